@@ -1,0 +1,27 @@
+# The two commands of the README: `make run` and `make test`. Both set up .venv first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export DJANGO_SETTINGS_MODULE ?= clinic.settings
+
+.PHONY: setup run test lint migrate demo bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	touch $@
+
+run: setup
+	DEBUG=$${DEBUG:-true} ./scripts/run_dev.sh
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) var staticfiles test-artifacts

@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from clinic.models import Clinic, Membership
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Clinic)
+class ClinicAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "time_zone", "buffer_days", "due_soon_days"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "clinic", "role", "digest_opt_in"]
+    list_filter = ["clinic", "role"]
+    autocomplete_fields = ["user", "clinic"]

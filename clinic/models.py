@@ -1,0 +1,141 @@
+"""Clinics (the tenants) and who belongs to them with which role."""
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not an IANA time zone such as Europe/London."), params={"value": value})
+
+
+def default_lead_days() -> list[int]:
+    return [7, 1]
+
+
+def default_working_days() -> list[int]:
+    return [0, 1, 2, 3, 4]  # Monday to Friday, as date.weekday() numbers
+
+
+def validate_lead_days(value) -> None:
+    if not isinstance(value, list) or not all(isinstance(d, int) and 0 <= d <= 60 for d in value):
+        raise ValidationError(_("Lead days must be a list of whole days between 0 and 60."))
+
+
+def validate_working_days(value) -> None:
+    if not isinstance(value, list) or not all(isinstance(d, int) and 0 <= d <= 6 for d in value):
+        raise ValidationError(_("Working days must be weekday numbers 0 (Monday) to 6 (Sunday)."))
+
+
+class Clinic(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), unique=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/London", validators=[validate_time_zone]
+    )
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    buffer_days = models.PositiveSmallIntegerField(
+        _("buffer days"),
+        default=7,
+        validators=[MaxValueValidator(30)],
+        help_text=_("Refill this many days before the alarm date (0-30)."),
+    )
+    due_soon_days = models.PositiveSmallIntegerField(
+        _("due soon days"),
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text=_("A pump is due soon this many days before its refill due date (1-60)."),
+    )
+    replacement_window_days = models.PositiveSmallIntegerField(
+        _("replacement window days"),
+        default=180,
+        validators=[MinValueValidator(30), MaxValueValidator(730)],
+    )
+    digest_hour = models.PositiveSmallIntegerField(
+        _("digest hour"),
+        default=7,
+        validators=[MaxValueValidator(23)],
+        help_text=_("Local hour at which the staff digest is sent."),
+    )
+    appointment_reminder_lead_days = models.JSONField(
+        _("appointment reminder lead days"), default=default_lead_days, validators=[validate_lead_days]
+    )
+    working_days = models.JSONField(_("working days"), default=default_working_days, validators=[validate_working_days])
+    reminders_enabled = models.BooleanField(_("reminders enabled"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("clinic")
+
+    def __str__(self) -> str:
+        return self.name
+
+    SCHEDULE_FIELDS = ("buffer_days", "due_soon_days")
+
+    def save(self, *args, **kwargs):
+        from django.db import transaction
+
+        loaded = getattr(self, "_loaded", None)
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if loaded is None:
+                return
+            if any(loaded[f] != getattr(self, f) for f in self.SCHEDULE_FIELDS):
+                from refills.services import refresh_clinic_schedules
+
+                refresh_clinic_schedules(self)
+            if loaded["time_zone"] != self.time_zone:
+                from refills.services import refresh_appointment_times
+
+                refresh_appointment_times(self)
+        self._loaded = {f: getattr(self, f) for f in (*self.SCHEDULE_FIELDS, "time_zone")}
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded = {f: getattr(instance, f, None) for f in (*cls.SCHEDULE_FIELDS, "time_zone")}
+        return instance
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    def today(self):
+        """Today's date in the clinic's time zone."""
+        return timezone.localdate(timezone=self.zone)
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Admin")
+        MANAGER = "manager", _("Pump manager")
+        STAFF = "staff", _("Staff")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.STAFF)
+    digest_opt_in = models.BooleanField(_("receive the daily digest"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "clinic"], name="membership_one_per_user_clinic")]
+        ordering = ["clinic", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.clinic} ({self.role})"
+
+    @property
+    def can_manage_pumps(self) -> bool:
+        return self.role in (self.Role.ADMIN, self.Role.MANAGER)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN

@@ -1,0 +1,172 @@
+"""Patient and pump forms: the one place their validation lives.
+
+The web forms, the Django admin and the CSV import all validate through these.
+"""
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from patients.models import Patient, Pump, PumpModel
+
+MIN_ALARM_ML = Decimal("0.5")
+MAX_ALARM_ML = Decimal("10")
+
+
+class ClinicScopedForm(forms.ModelForm):
+    """A model form for one clinic; ``today`` is the clinic's local date."""
+
+    def __init__(self, *args, clinic, today, **kwargs):
+        self.clinic = clinic
+        self.today = today
+        super().__init__(*args, **kwargs)
+
+    def not_in_future(self, field: str):
+        value = self.cleaned_data.get(field)
+        if value is not None and value > self.today:
+            raise forms.ValidationError(
+                _("This date is in the future (today is %(today)s)."), params={"today": self.today}
+            )
+        return value
+
+
+class PatientForm(ClinicScopedForm):
+    class Meta:
+        model = Patient
+        fields = [
+            "mrn",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "email",
+            "phone",
+            "reminders_opt_in",
+            "manager",
+            "status",
+            "sci_t6_or_above",
+            "communication_difficulty",
+            "previous_withdrawal",
+            "notes",
+        ]
+        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.contrib.auth import get_user_model
+
+        # Only this clinic's admins and pump managers can be assigned.
+        self.fields["manager"].queryset = (
+            get_user_model()
+            .objects.filter(memberships__clinic=self.clinic, memberships__role__in=["admin", "manager"])
+            .order_by("last_name", "username")
+        )
+
+    def clean_mrn(self):
+        mrn = self.cleaned_data["mrn"].strip()
+        if not mrn:
+            raise forms.ValidationError(_("MRN is required."))
+        clash = Patient.objects.filter(clinic=self.clinic, mrn=mrn).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError(_("Another patient in this clinic has MRN %(mrn)s."), params={"mrn": mrn})
+        return mrn
+
+    def clean_date_of_birth(self):
+        return self.not_in_future("date_of_birth")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("reminders_opt_in") and not cleaned.get("email"):
+            self.add_error("email", _("An email address is needed for reminders."))
+        return cleaned
+
+    def save(self, commit=True):
+        self.instance.clinic = self.clinic
+        return super().save(commit)
+
+
+class PumpForm(ClinicScopedForm):
+    """Implant or edit a pump. Reservoir and alarm volume default from the model."""
+
+    reservoir_ml = forms.DecimalField(
+        label=_("Reservoir (mL)"),
+        max_digits=6,
+        decimal_places=2,
+        required=False,
+        help_text=_("Leave empty to use the model's reservoir."),
+    )
+    alarm_volume_ml = forms.DecimalField(
+        label=_("Low-reservoir alarm volume (mL)"),
+        max_digits=6,
+        decimal_places=2,
+        required=False,
+        help_text=_("Leave empty to use the model's default; some patients need 3-4 mL."),
+    )
+
+    class Meta:
+        model = Pump
+        fields = ["model", "serial_number", "implant_date", "reservoir_ml", "alarm_volume_ml", "eri_date"]
+        widgets = {
+            "implant_date": forms.DateInput(attrs={"type": "date"}),
+            "eri_date": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args, patient=None, **kwargs):
+        self.patient = patient
+        super().__init__(*args, **kwargs)
+
+    def clean_serial_number(self):
+        serial = self.cleaned_data["serial_number"].strip()
+        clash = Pump.objects.filter(clinic=self.clinic, serial_number=serial).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError(
+                _("Another pump in this clinic has serial number %(serial)s."), params={"serial": serial}
+            )
+        return serial
+
+    def clean_implant_date(self):
+        return self.not_in_future("implant_date")
+
+    def clean(self):
+        cleaned = super().clean()
+        model: PumpModel | None = cleaned.get("model")
+        if model is None:
+            return cleaned
+        reservoir = cleaned.get("reservoir_ml") or model.reservoir_ml
+        alarm = cleaned.get("alarm_volume_ml") or model.alarm_volume_ml
+        if reservoir is None:
+            self.add_error("reservoir_ml", _("Enter the reservoir size for a pump of model 'other'."))
+        elif reservoir <= 0 or reservoir > 100:
+            self.add_error("reservoir_ml", _("The reservoir must be more than 0 and at most 100 mL."))
+        if alarm is None:
+            self.add_error("alarm_volume_ml", _("Enter the low-reservoir alarm volume for a pump of model 'other'."))
+        elif not MIN_ALARM_ML <= alarm <= MAX_ALARM_ML:
+            self.add_error("alarm_volume_ml", _("The alarm volume must be between 0.5 and 10 mL."))
+        elif reservoir is not None and alarm >= reservoir:
+            self.add_error("alarm_volume_ml", _("The alarm volume must be below the reservoir size."))
+        if model.code == PumpModel.OTHER and not cleaned.get("eri_date"):
+            self.add_error(
+                "eri_date", _("Enter the ERI date for a pump of model 'other' (its service life is unknown).")
+            )
+        implant, eri = cleaned.get("implant_date"), cleaned.get("eri_date")
+        if implant and eri and eri < implant:
+            self.add_error("eri_date", _("The ERI date cannot be before the implant date."))
+        cleaned["reservoir_ml"], cleaned["alarm_volume_ml"] = reservoir, alarm
+        if self.instance.pk and reservoir is not None:
+            fullest = (
+                self.instance.refills.order_by("-volume_after_ml").values_list("volume_after_ml", flat=True).first()
+            )
+            if fullest is not None and fullest > reservoir:
+                self.add_error(
+                    "reservoir_ml",
+                    forms.ValidationError(
+                        _("A recorded refill left %(v)s mL, more than this reservoir holds."), params={"v": fullest}
+                    ),
+                )
+        return cleaned
+
+    def save(self, commit=True):
+        self.instance.clinic = self.clinic
+        if self.patient is not None:
+            self.instance.patient = self.patient
+        return super().save(commit)

@@ -1,0 +1,248 @@
+"""Fill event and appointment forms: SPEC section 4 validation in one place.
+
+The web forms, the Django admin and the CSV import all validate through these, so a
+rule added here holds everywhere. Warnings that a clinician may override (an unusual
+dose, a compounded concentration, a concentration change) need an explicit tick.
+"""
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from patients.forms import ClinicScopedForm
+from patients.models import Pump
+from refills.models import Appointment, ProgramChange, Refill
+
+STANDARD_CONCENTRATIONS = (Decimal(500), Decimal(1000), Decimal(2000))
+SCREENING_CONCENTRATION = Decimal(50)
+MAX_DAILY_DOSE = Decimal(3000)
+USUAL_DOSE_RANGE = (Decimal(20), Decimal(1200))
+
+
+def check_daily_dose(form: forms.Form, field: str, confirmed: bool) -> None:
+    """Dose > 0 and <= 3000 mcg/day; outside 20-1200 only with confirmation."""
+    dose = form.cleaned_data.get(field)
+    if dose is None:
+        return
+    if dose <= 0:
+        form.add_error(field, _("The daily dose must be more than 0 mcg/day."))
+    elif dose > MAX_DAILY_DOSE:
+        form.add_error(field, _("The daily dose cannot exceed 3000 mcg/day."))
+    elif not USUAL_DOSE_RANGE[0] <= dose <= USUAL_DOSE_RANGE[1] and not confirmed:
+        form.add_error(
+            field,
+            _("%(dose)s mcg/day is outside the usual 20-1200 mcg/day: tick 'confirm unusual dose' to save it.")
+            % {"dose": dose},
+        )
+
+
+def check_bolus(form: forms.Form, field: str) -> None:
+    bolus = form.cleaned_data.get(field)
+    if bolus is not None and not Decimal(0) <= bolus <= MAX_DAILY_DOSE:
+        form.add_error(field, _("The bolus allowance must be between 0 and 3000 mcg/day."))
+
+
+class FillEventForm(ClinicScopedForm):
+    """Shared date rules of refills and program changes on one pump."""
+
+    def __init__(self, *args, pump: Pump, **kwargs):
+        self.pump = pump
+        super().__init__(*args, clinic=pump.clinic, **kwargs)
+
+    def latest_refill(self):
+        return self.pump.refills.exclude(pk=self.instance.pk).order_by("-performed_on", "-id").first()
+
+    def clean_performed_on(self):
+        day = self.not_in_future("performed_on")
+        if day is not None and day < self.pump.implant_date:
+            raise forms.ValidationError(
+                _("This date is before the pump's implant date (%(implant)s)."),
+                params={"implant": self.pump.implant_date},
+            )
+        return day
+
+    def save(self, commit=True):
+        self.instance.pump = self.pump
+        return super().save(commit)
+
+
+class RefillForm(FillEventForm):
+    confirm_unusual_dose = forms.BooleanField(label=_("Confirm unusual dose (outside 20-1200 mcg/day)"), required=False)
+
+    class Meta:
+        model = Refill
+        fields = [
+            "performed_on",
+            "volume_removed_ml",
+            "volume_added_ml",
+            "volume_after_ml",
+            "concentration_mcg_ml",
+            "compounded",
+            "daily_dose_mcg",
+            "dosing_mode",
+            "bolus_allowance_mcg",
+            "bridge_bolus_confirmed",
+            "notes",
+        ]
+        labels = {"compounded": _("Compounded concentration (not 500, 1000 or 2000 mcg/mL)")}
+        widgets = {"performed_on": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, initial_fill: bool = False, **kwargs):
+        self.initial_fill = initial_fill
+        super().__init__(*args, **kwargs)
+        self.fields["bolus_allowance_mcg"].required = False
+        self.fields["bridge_bolus_confirmed"].label = _("A bridge bolus was programmed for the concentration change")
+
+    def clean_performed_on(self):
+        day = super().clean_performed_on()
+        previous = self.latest_refill()
+        if day is not None and previous is not None:
+            if day < previous.performed_on:
+                raise forms.ValidationError(
+                    _("This date is before the previous fill (%(previous)s)."),
+                    params={"previous": previous.performed_on},
+                )
+            if day == previous.performed_on:
+                raise forms.ValidationError(
+                    _("A fill is already recorded on %(day)s for this pump."), params={"day": day}
+                )
+        last_change = self.pump.program_changes.order_by("-performed_on").values_list("performed_on", flat=True).first()
+        if day is not None and last_change is not None and day < last_change:
+            raise forms.ValidationError(
+                _("This date is before the last program change (%(change)s)."), params={"change": last_change}
+            )
+        return day
+
+    def clean_bolus_allowance_mcg(self):
+        value = self.cleaned_data.get("bolus_allowance_mcg")
+        return Decimal(0) if value is None else value
+
+    def clean(self):
+        cleaned = super().clean()
+        reservoir = self.pump.reservoir_ml
+        after = cleaned.get("volume_after_ml")
+        if after is not None and not Decimal(0) < after <= reservoir:
+            self.add_error(
+                "volume_after_ml",
+                _("The volume after refill must be more than 0 and at most the %(r)s mL reservoir.") % {"r": reservoir},
+            )
+        for field in ("volume_removed_ml", "volume_added_ml"):
+            value = cleaned.get(field)
+            if value is not None and not Decimal(0) <= value <= reservoir:
+                self.add_error(field, _("The volume must be between 0 and the %(r)s mL reservoir.") % {"r": reservoir})
+        if (
+            not self.initial_fill
+            and cleaned.get("volume_removed_ml") is None
+            and "volume_removed_ml" not in self.errors
+        ):
+            self.add_error("volume_removed_ml", _("Enter the volume removed (the actual residual)."))
+        self._clean_concentration(cleaned)
+        check_daily_dose(self, "daily_dose_mcg", cleaned.get("confirm_unusual_dose", False))
+        check_bolus(self, "bolus_allowance_mcg")
+        return cleaned
+
+    def _clean_concentration(self, cleaned):
+        concentration = cleaned.get("concentration_mcg_ml")
+        if concentration is None:
+            return
+        if concentration <= 0:
+            self.add_error("concentration_mcg_ml", _("The concentration must be positive."))
+            return
+        if concentration == SCREENING_CONCENTRATION:
+            self.add_error("concentration_mcg_ml", _("50 mcg/mL is the screening strength and cannot fill a pump."))
+            return
+        if concentration not in STANDARD_CONCENTRATIONS and not cleaned.get("compounded"):
+            self.add_error(
+                "concentration_mcg_ml",
+                _("%(c)s mcg/mL is not a standard strength (500, 1000 or 2000): tick 'compounded' to confirm it.")
+                % {"c": concentration},
+            )
+        previous = self.latest_refill()
+        if (
+            previous is not None
+            and previous.concentration_mcg_ml != concentration
+            and not cleaned.get("bridge_bolus_confirmed")
+        ):
+            self.add_error(
+                "bridge_bolus_confirmed",
+                _(
+                    "The concentration changes from %(old)s to %(new)s mcg/mL: confirm that a bridge bolus was programmed."
+                )
+                % {"old": previous.concentration_mcg_ml, "new": concentration},
+            )
+
+    def save(self, commit=True):
+        self.instance.is_initial_fill = self.initial_fill
+        return super().save(commit)
+
+
+class ProgramChangeForm(FillEventForm):
+    confirm_unusual_dose = forms.BooleanField(label=_("Confirm unusual dose (outside 20-1200 mcg/day)"), required=False)
+
+    class Meta:
+        model = ProgramChange
+        fields = ["performed_on", "daily_dose_mcg", "bolus_allowance_mcg", "dosing_mode", "notes"]
+        widgets = {"performed_on": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 2})}
+
+    def clean_performed_on(self):
+        day = super().clean_performed_on()
+        previous = self.latest_refill()
+        if day is None:
+            return day
+        if previous is None:
+            raise forms.ValidationError(_("Record the pump's fill before changing its program."))
+        if day <= previous.performed_on:
+            raise forms.ValidationError(
+                _(
+                    "A program change must come after the last fill (%(previous)s); on the fill date, record the dose in the fill."
+                ),
+                params={"previous": previous.performed_on},
+            )
+        return day
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("daily_dose_mcg") is None and cleaned.get("bolus_allowance_mcg") is None and not self.errors:
+            self.add_error("daily_dose_mcg", _("Enter a new daily dose, a new bolus allowance, or both."))
+        check_daily_dose(self, "daily_dose_mcg", cleaned.get("confirm_unusual_dose", False))
+        check_bolus(self, "bolus_allowance_mcg")
+        return cleaned
+
+
+class AppointmentForm(ClinicScopedForm):
+    """Book or reschedule an appointment; past dates are refused for new bookings."""
+
+    class Meta:
+        model = Appointment
+        fields = ["kind", "local_date", "local_time", "assigned_to", "notes"]
+        widgets = {
+            "local_date": forms.DateInput(attrs={"type": "date"}),
+            "local_time": forms.TimeInput(attrs={"type": "time"}),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, patient, **kwargs):
+        self.patient = patient
+        super().__init__(*args, clinic=patient.clinic, **kwargs)
+        from django.contrib.auth import get_user_model
+
+        self.fields["assigned_to"].queryset = (
+            get_user_model().objects.filter(memberships__clinic=self.clinic).order_by("last_name", "username")
+        )
+
+    def clean_local_date(self):
+        day = self.cleaned_data.get("local_date")
+        if day is not None and day < self.today:
+            raise forms.ValidationError(
+                _("This date is in the past (today is %(today)s)."), params={"today": self.today}
+            )
+        if day is not None and (day - self.today).days > 730:
+            raise forms.ValidationError(_("Appointments can be booked at most two years ahead."))
+        return day
+
+    def save(self, commit=True):
+        self.instance.patient = self.patient
+        if self.instance.pump_id is None:
+            self.instance.pump = self.patient.pumps.filter(status=Pump.Status.ACTIVE).first()
+        return super().save(commit)
