@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class ClinicConfig(AppConfig):
     name = "clinic"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from clinic.audit import register_models
+
+        register_models()

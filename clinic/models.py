@@ -69,11 +69,20 @@ class Clinic(models.Model):
     )
     working_days = models.JSONField(_("working days"), default=default_working_days, validators=[validate_working_days])
     reminders_enabled = models.BooleanField(_("reminders enabled"), default=True)
+    require_two_factor = models.BooleanField(
+        _("require two-factor authentication"),
+        default=False,
+        help_text=_("Members must confirm sign-in with an authenticator app code."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("clinic")
+
+    def get_additional_data(self) -> dict:
+        """Scope for the audit trail."""
+        return {"clinic_id": self.pk, "patient_id": None}
 
     def __str__(self) -> str:
         return self.name
@@ -128,6 +137,9 @@ class Membership(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "clinic"], name="membership_one_per_user_clinic")]
         ordering = ["clinic", "user__username"]
+
+    def get_additional_data(self) -> dict:
+        return {"clinic_id": self.clinic_id, "patient_id": None}
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.clinic} ({self.role})"

@@ -1,8 +1,30 @@
 """URL configuration."""
 
 from django.contrib import admin
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from clinic import views
 
 urlpatterns = [
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/set-password/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            post_reset_login=False, success_url="/accounts/login/?password_set=1"
+        ),
+        name="password_reset_confirm",
+    ),
+    path("account/two-factor/", views.TwoFactorSetupView.as_view(), name="two_factor_setup"),
+    path("account/two-factor/verify/", views.TwoFactorVerifyView.as_view(), name="two_factor_verify"),
+    path("clinic/switch/", views.SwitchClinicView.as_view(), name="switch_clinic"),
+    path("clinic/members/", views.MembersView.as_view(), name="members"),
+    path("clinic/members/<int:pk>/", views.MembershipUpdateView.as_view(), name="membership_update"),
+    path("clinic/members/<int:pk>/remove/", views.MembershipRemoveView.as_view(), name="membership_remove"),
+    path("clinic/settings/", views.ClinicSettingsView.as_view(), name="clinic_settings"),
+    path("clinic/audit/", views.AuditLogView.as_view(), name="audit_log"),
     path("admin/", admin.site.urls),
+    path("", include("patients.urls")),
+    path("", include("refills.urls")),
 ]

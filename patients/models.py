@@ -89,6 +89,10 @@ class Patient(models.Model):
         ordering = ["last_name", "first_name"]
         constraints = [models.UniqueConstraint(fields=["clinic", "mrn"], name="patient_mrn_unique_in_clinic")]
 
+    def get_additional_data(self) -> dict:
+        """Scope for the audit trail."""
+        return {"clinic_id": self.clinic_id, "patient_id": self.pk}
+
     def __str__(self) -> str:
         return f"{self.last_name}, {self.first_name} ({self.mrn})"
 
@@ -159,6 +163,9 @@ class Pump(models.Model):
                 fields=["clinic", "replacement_due"], condition=Q(status="active"), name="pump_replacement_due"
             ),
         ]
+
+    def get_additional_data(self) -> dict:
+        return {"clinic_id": self.clinic_id, "patient_id": self.patient_id}
 
     def __str__(self) -> str:
         return f"{self.model.code} {self.serial_number}"

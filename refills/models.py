@@ -97,6 +97,10 @@ class Refill(FillEvent):
             models.Index(fields=["pump"], condition=models.Q(needs_review=True), name="refill_awaiting_review"),
         ]
 
+    def get_additional_data(self) -> dict:
+        """Scope for the audit trail."""
+        return {"clinic_id": self.pump.clinic_id, "patient_id": self.pump.patient_id}
+
     def __str__(self) -> str:
         return f"Refill {self.performed_on} of {self.pump_id}"
 
@@ -180,6 +184,10 @@ class Appointment(models.Model):
                 fields=["starts_at"], condition=models.Q(status="scheduled"), name="appointment_scheduled_start"
             ),
         ]
+
+    def get_additional_data(self) -> dict:
+        """Scope for the audit trail."""
+        return {"clinic_id": self.patient.clinic_id, "patient_id": self.patient_id}
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.local_date} {self.local_time:%H:%M}"

@@ -1,0 +1,93 @@
+"""Forms for clinic settings and membership management."""
+
+import zoneinfo
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from clinic.models import Clinic, Membership
+
+WEEKDAYS = [
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
+]
+
+
+class LeadDaysField(forms.CharField):
+    """Comma-separated whole days, e.g. "7, 1"."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return []
+        try:
+            days = sorted({int(part) for part in value.replace(" ", "").split(",") if part}, reverse=True)
+        except ValueError:
+            raise forms.ValidationError(_("Enter whole days separated by commas, e.g. 7, 1.")) from None
+        if any(not 0 <= day <= 60 for day in days):
+            raise forms.ValidationError(_("Each lead day must be between 0 and 60."))
+        return days
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return ", ".join(str(day) for day in value)
+        return value
+
+
+class ClinicSettingsForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"), choices=[(z, z) for z in sorted(zoneinfo.available_timezones())]
+    )
+    appointment_reminder_lead_days = LeadDaysField(
+        label=_("Appointment reminder lead days"), required=False, help_text=_("Days before an appointment, e.g. 7, 1.")
+    )
+    working_days = forms.TypedMultipleChoiceField(
+        label=_("Working days"),
+        choices=WEEKDAYS,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The staff digest is sent on these days."),
+    )
+
+    class Meta:
+        model = Clinic
+        fields = [
+            "name",
+            "phone",
+            "email",
+            "time_zone",
+            "buffer_days",
+            "due_soon_days",
+            "replacement_window_days",
+            "reminders_enabled",
+            "digest_hour",
+            "appointment_reminder_lead_days",
+            "working_days",
+            "require_two_factor",
+        ]
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("Email"))
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.STAFF)
+
+
+class MembershipForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["role", "digest_opt_in"]
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label=_("Code from your authenticator app"),
+        max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
