@@ -6,7 +6,6 @@ another clinic gets 404 for this clinic's objects, a role below the rule gets 40
 and a role at or above it gets neither.
 """
 
-from dataclasses import dataclass, field
 from datetime import date, time
 
 import pytest
@@ -23,40 +22,9 @@ from tests.factories import (
     RefillFactory,
     UserFactory,
 )
+from tests.url_rules import ADMIN, MANAGER, NOT_ALLOWED, PUBLIC, RANK, STAFF, Rule, all_rules, extra_objects
 
-STAFF, MANAGER, ADMIN = "staff", "manager", "admin"
-RANK = {STAFF: 0, MANAGER: 1, ADMIN: 2}
-PUBLIC = "public"  # no login needed
-NOT_ALLOWED = None  # the method is not offered (405) to anyone
-
-
-@dataclass(frozen=True)
-class Rule:
-    get: str | None
-    post: str | None
-    kwargs: dict = field(default_factory=dict)  # URL kwarg -> name of an object in the `objects` fixture
-    scoped: bool = True  # False for pages that are not about one clinic's objects
-
-
-RULES = {
-    # Accounts
-    "login": Rule(PUBLIC, PUBLIC, scoped=False),
-    "logout": Rule(NOT_ALLOWED, PUBLIC, scoped=False),
-    "password_reset_confirm": Rule(PUBLIC, PUBLIC, {"uidb64": "uid", "token": "token"}, scoped=False),
-    "two_factor_setup": Rule(STAFF, STAFF, scoped=False),
-    "two_factor_verify": Rule(STAFF, STAFF, scoped=False),
-    # Clinic
-    "switch_clinic": Rule(NOT_ALLOWED, STAFF, scoped=False),
-    "members": Rule(ADMIN, ADMIN),
-    "membership_update": Rule(NOT_ALLOWED, ADMIN, {"pk": "membership"}),
-    "membership_remove": Rule(NOT_ALLOWED, ADMIN, {"pk": "membership"}),
-    "clinic_settings": Rule(ADMIN, ADMIN),
-    "audit_log": Rule(ADMIN, NOT_ALLOWED),
-    # Patients
-    "patient_history": Rule(STAFF, NOT_ALLOWED, {"pk": "patient"}),
-    # Dashboard
-    "home": Rule(STAFF, NOT_ALLOWED),
-}
+RULES = all_rules()
 
 
 def all_url_names(resolver=None, namespace=""):
@@ -90,7 +58,7 @@ def objects(clinic):
     appointment = AppointmentFactory(patient=patient, pump=pump, local_date=date(2025, 9, 1), local_time=time(9, 30))
     invited = UserFactory(username="invited-person")
     membership = MembershipFactory(clinic=clinic, user=invited, role=Membership.Role.STAFF)
-    return {
+    objects = {
         "patient": patient,
         "pump": pump,
         "refill": refill,
@@ -100,6 +68,8 @@ def objects(clinic):
         "uid": urlsafe_base64_encode(force_bytes(invited.pk)),
         "token": default_token_generator.make_token(invited),
     }
+    objects.update(extra_objects(clinic, objects))
+    return objects
 
 
 def expected_status(rule: Rule, method: str, actor: str) -> str:
