@@ -27,4 +27,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("patients.urls")),
     path("", include("refills.urls")),
+    path("", include("refills.urls_events")),
+    path("", include("refills.urls_outbox")),
 ]
