@@ -1,0 +1,76 @@
+"""The audit trail records who changed what, with old and new values."""
+
+from auditlog.models import LogEntry
+from django.urls import reverse
+
+from clinic.audit import acting_as, clinic_history, log_export, patient_history
+from tests.factories import AppointmentFactory, PatientFactory, PumpFactory, RefillFactory
+
+
+def test_form_edit_is_recorded_with_the_acting_user(client, admin_user, clinic):
+    client.force_login(admin_user)
+    data = {
+        "name": clinic.name,
+        "phone": "0100 999 9999",
+        "email": "",
+        "time_zone": "Europe/London",
+        "buffer_days": 10,
+        "due_soon_days": 14,
+        "replacement_window_days": 180,
+        "reminders_enabled": "on",
+        "digest_hour": 7,
+        "appointment_reminder_lead_days": "7, 1",
+        "working_days": [0, 1, 2, 3, 4],
+    }
+    response = client.post(reverse("clinic_settings"), data)
+    assert response.status_code == 302
+    entry = clinic_history(clinic).filter(action=LogEntry.Action.UPDATE).first()
+    assert entry.actor == admin_user
+    assert entry.changes_dict["buffer_days"] == ["7", "10"]
+    assert entry.changes_dict["phone"][1] == "0100 999 9999"
+
+
+def test_patient_history_gathers_pump_fill_and_appointment_changes(clinic, manager):
+    with acting_as(manager):
+        patient = PatientFactory(clinic=clinic)
+        pump = PumpFactory(patient=patient)
+        RefillFactory(pump=pump, is_initial_fill=True)
+        AppointmentFactory(patient=patient, pump=pump)
+        patient.phone = "0100 555 0000"
+        patient.save()
+    other = PatientFactory(clinic=clinic)
+    entries = list(patient_history(clinic, patient))
+    kinds = {entry.content_type.model for entry in entries}
+    assert kinds == {"patient", "pump", "refill", "appointment"}
+    assert all(entry.actor == manager for entry in entries)
+    assert not patient_history(clinic, other).filter(additional_data__patient_id=patient.pk).exists()
+    update = next(e for e in entries if e.action == LogEntry.Action.UPDATE and e.content_type.model == "patient")
+    assert update.changes_dict["phone"] == ["0100 111 2222", "0100 555 0000"]
+
+
+def test_computed_pump_columns_are_not_noise_in_the_trail(clinic):
+    pump = PumpFactory(patient=PatientFactory(clinic=clinic))
+    RefillFactory(pump=pump, is_initial_fill=True)
+    pump.refresh_from_db()
+    pump.alarm_volume_ml = "3.00"
+    pump.save()
+    update = LogEntry.objects.get_for_object(pump).filter(action=LogEntry.Action.UPDATE).first()
+    assert set(update.changes_dict) == {"alarm_volume_ml"}
+
+
+def test_export_is_logged(clinic, staff):
+    entry = log_export(clinic, staff, what="caseload", fmt="csv", rows=12)
+    assert entry.action == LogEntry.Action.ACCESS
+    assert entry.actor == staff
+    assert clinic_history(clinic).filter(pk=entry.pk).exists()
+
+
+def test_patient_history_page_shows_the_change_and_who(client, clinic, manager, staff):
+    with acting_as(manager):
+        patient = PatientFactory(clinic=clinic)
+        patient.phone = "0100 777 0000"
+        patient.save()
+    client.force_login(staff)
+    page = client.get(reverse("patient_history", kwargs={"pk": patient.pk}))
+    assert b"0100 777 0000" in page.content
+    assert manager.get_full_name().encode() in page.content

@@ -1,0 +1,120 @@
+"""Login throttling, password hashing, session timeout and production settings."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.urls import reverse
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def login(client, username, password):
+    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR="10.9.8.7")
+
+
+def test_five_failed_logins_lock_the_account(client, staff):
+    for _ in range(5):
+        response = login(client, staff.username, "wrong-password")
+    assert response.status_code == 429
+    assert b"Too many failed logins" in response.content
+    # Even the right password is refused during the cool-off.
+    response = login(client, staff.username, "correct-horse-battery")
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_lockout_ends_after_the_cool_off(client, staff):
+    import time_machine
+
+    with time_machine.travel("2026-05-01 08:00Z", tick=False):
+        for _ in range(5):
+            login(client, staff.username, "wrong-password")
+    with time_machine.travel("2026-05-01 08:31Z", tick=False):
+        response = login(client, staff.username, "correct-horse-battery")
+    assert response.status_code == 302
+
+
+def test_four_failures_then_success_logs_in(client, staff):
+    for _ in range(4):
+        login(client, staff.username, "wrong-password")
+    assert login(client, staff.username, "correct-horse-battery").status_code == 302
+
+
+def test_session_idles_out_after_thirty_minutes_by_default():
+    assert settings.SESSION_COOKIE_AGE == 30 * 60
+    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+
+
+def production_env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="clinic.settings_production",
+        SECRET_KEY="x7Gq2-prod-like-secret-key-for-the-deploy-check-test-0123456789abcdef",
+        ALLOWED_HOSTS="caseload.example.invalid",
+        VAR_DIR="/tmp/itb-deploy-check",
+        **extra,
+    )
+    return env
+
+
+def test_check_deploy_is_clean_under_production_settings():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_uses_argon2_first():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.PASSWORD_HASHERS[0])",
+        ],
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "django.contrib.auth.hashers.Argon2PasswordHasher", result.stderr
+
+
+def test_production_refuses_a_missing_secret_key():
+    env = production_env()
+    env.pop("SECRET_KEY")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_bad_integer_setting_names_the_variable():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=production_env(EMAIL_TIMEOUT="soon"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "EMAIL_TIMEOUT" in result.stderr
+
+
+def test_security_headers_are_sent(client, staff):
+    client.force_login(staff)
+    response = client.get(reverse("login"))
+    assert response["X-Frame-Options"] == "DENY"
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Content-Type-Options"] == "nosniff"
