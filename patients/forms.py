@@ -76,7 +76,8 @@ class PatientForm(ClinicScopedForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("reminders_opt_in") and not cleaned.get("email"):
+        # An invalid email already has its own error: "needed" would be misleading.
+        if cleaned.get("reminders_opt_in") and not cleaned.get("email") and "email" not in self.errors:
             self.add_error("email", _("An email address is needed for reminders."))
         return cleaned
 
@@ -170,3 +171,24 @@ class PumpForm(ClinicScopedForm):
         if self.patient is not None:
             self.instance.patient = self.patient
         return super().save(commit)
+
+
+class ExplantForm(forms.Form):
+    """The date a pump came out: not in the future, not before its implant."""
+
+    explant_date = forms.DateField(label=_("Explant date"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, pump, today, **kwargs):
+        self.pump = pump
+        self.today = today
+        super().__init__(*args, **kwargs)
+
+    def clean_explant_date(self):
+        day = self.cleaned_data["explant_date"]
+        if day > self.today:
+            raise forms.ValidationError(_("This date is in the future (today is %(today)s)."), params={"today": self.today})
+        if day < self.pump.implant_date:
+            raise forms.ValidationError(
+                _("This date is before the pump's implant date (%(implant)s)."), params={"implant": self.pump.implant_date}
+            )
+        return day
