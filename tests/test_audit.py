@@ -74,3 +74,26 @@ def test_patient_history_page_shows_the_change_and_who(client, clinic, manager, 
     page = client.get(reverse("patient_history", kwargs={"pk": patient.pk}))
     assert b"0100 777 0000" in page.content
     assert manager.get_full_name().encode() in page.content
+
+
+def test_import_changes_are_recorded_with_the_acting_user(tmp_path, clinic, admin_user):
+    from django.core.management import call_command
+
+    csv = tmp_path / "caseload.csv"
+    header = "mrn,first_name,last_name,phone,pump_model,serial_number,implant_date,last_refill_date,volume_after_refill_ml,concentration_mcg_ml,daily_dose_mcg\n"
+    csv.write_text(
+        header + "A100,Test,Person,0100 000 0001,synchromed-ii-20,SN-A100,2025-01-10,2025-01-10,20,2000,400\n"
+    )
+    call_command("import_caseload", str(csv), clinic=clinic.slug, user=admin_user.username)
+    csv.write_text(
+        header + "A100,Test,Person,0100 000 0002,synchromed-ii-20,SN-A100,2025-01-10,2025-01-10,20,2000,400\n"
+    )
+    call_command("import_caseload", str(csv), clinic=clinic.slug, user=admin_user.username)
+    from patients.models import Patient
+
+    patient = Patient.objects.get(clinic=clinic, mrn="A100")
+    entries = patient_history(clinic, patient)
+    assert {e.content_type.model for e in entries} >= {"patient", "pump", "refill"}
+    assert all(e.actor == admin_user for e in entries)
+    phone_change = entries.filter(action=LogEntry.Action.UPDATE, content_type__model="patient").first()
+    assert phone_change.changes_dict["phone"] == ["0100 000 0001", "0100 000 0002"]

@@ -4,8 +4,12 @@ A thin caller of refills.importer.run_import, the code path the browser upload u
 Prints row numbers, MRNs and counts only: never names, doses or diagnoses.
 """
 
+from contextlib import nullcontext
+
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from clinic.audit import acting_as
 from clinic.models import Clinic
 from refills.importer import run_import
 
@@ -17,18 +21,25 @@ class Command(BaseCommand):
         parser.add_argument("file", help="UTF-8 CSV with a header row (SPEC section 7).")
         parser.add_argument("--clinic", required=True, help="The clinic's slug.")
         parser.add_argument("--dry-run", action="store_true", help="Check and report, write nothing.")
+        parser.add_argument("--user", help="Username recorded as the actor in the audit trail (optional).")
 
-    def handle(self, *args, file, clinic, dry_run, **options):
+    def handle(self, *args, file, clinic, dry_run, user=None, **options):
         target = Clinic.objects.filter(slug=clinic).first()
         if target is None:
             raise CommandError(f"--clinic: no clinic with slug '{clinic}'.")
+        actor = None
+        if user:
+            actor = get_user_model().objects.filter(username=user, memberships__clinic=target).first()
+            if actor is None:
+                raise CommandError(f"--user: no member '{user}' in clinic '{clinic}'.")
         try:
             with open(file, "rb") as handle:
                 content = handle.read()
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
 
-        result = run_import(target, content, filename=file, dry_run=dry_run)
+        with acting_as(actor) if actor else nullcontext():
+            result = run_import(target, content, filename=file, dry_run=dry_run)
         for warning in result.warnings:
             self.stderr.write(self.style.WARNING(f"Warning: {warning}"))
         if not result.ok:
