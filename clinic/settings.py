@@ -17,6 +17,8 @@ if not SECRET_KEY:
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured("Environment variable SECRET_KEY is required when DEBUG is off.")
+# Old keys still accepted for sessions and signed links while rotating (comma-separated).
+SECRET_KEY_FALLBACKS = env.string_list("SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env.string_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.string_list("CSRF_TRUSTED_ORIGINS", [])
 
