@@ -29,4 +29,5 @@ urlpatterns = [
     path("", include("refills.urls")),
     path("", include("refills.urls_events")),
     path("", include("refills.urls_outbox")),
+    path("", include("refills.urls_import")),
 ]
