@@ -49,7 +49,10 @@ class PatientForm(ClinicScopedForm):
             "previous_withdrawal",
             "notes",
         ]
-        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -108,8 +111,8 @@ class PumpForm(ClinicScopedForm):
         model = Pump
         fields = ["model", "serial_number", "implant_date", "reservoir_ml", "alarm_volume_ml", "eri_date"]
         widgets = {
-            "implant_date": forms.DateInput(attrs={"type": "date"}),
-            "eri_date": forms.DateInput(attrs={"type": "date"}),
+            "implant_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "eri_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
 
     def __init__(self, *args, patient=None, **kwargs):
@@ -176,7 +179,9 @@ class PumpForm(ClinicScopedForm):
 class ExplantForm(forms.Form):
     """The date a pump came out: not in the future, not before its implant."""
 
-    explant_date = forms.DateField(label=_("Explant date"), widget=forms.DateInput(attrs={"type": "date"}))
+    explant_date = forms.DateField(
+        label=_("Explant date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(self, *args, pump, today, **kwargs):
         self.pump = pump
@@ -186,9 +191,12 @@ class ExplantForm(forms.Form):
     def clean_explant_date(self):
         day = self.cleaned_data["explant_date"]
         if day > self.today:
-            raise forms.ValidationError(_("This date is in the future (today is %(today)s)."), params={"today": self.today})
+            raise forms.ValidationError(
+                _("This date is in the future (today is %(today)s)."), params={"today": self.today}
+            )
         if day < self.pump.implant_date:
             raise forms.ValidationError(
-                _("This date is before the pump's implant date (%(implant)s)."), params={"implant": self.pump.implant_date}
+                _("This date is before the pump's implant date (%(implant)s)."),
+                params={"implant": self.pump.implant_date},
             )
         return day

@@ -92,7 +92,7 @@ class PumpQuerySet(models.QuerySet):
     def with_status(self, today: date):
         """Annotate status, status_rank, days_to_due, booking and next appointment."""
         appointment = apps.get_model("refills", "Appointment")
-        scheduled_refills = appointment.objects.filter(pump=OuterRef("pk"), kind="refill", status="scheduled")
+        scheduled_refills = appointment.objects.filter(pump=OuterRef("pk"), status="scheduled")
         next_visit = appointment.objects.filter(pump=OuterRef("pk"), status="scheduled").order_by(
             "local_date", "local_time"
         )
@@ -116,6 +116,10 @@ class PumpQuerySet(models.QuerySet):
         )
 
     def with_status_in(self, statuses, today: date):
+        """Pumps whose status on ``today`` is one of ``statuses`` (none for an empty list)."""
+        statuses = list(statuses)
+        if not statuses:
+            return self.none()
         q = Q()
         for status in statuses:
             q |= status_q(status, today)

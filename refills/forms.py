@@ -51,6 +51,8 @@ class FillEventForm(ClinicScopedForm):
         super().__init__(*args, clinic=pump.clinic, **kwargs)
 
     def latest_refill(self):
+        if self.pump.pk is None:
+            return None  # a pump being implanted (validated before anything is saved) has no fills yet
         return self.pump.refills.exclude(pk=self.instance.pk).order_by("-performed_on", "-id").first()
 
     def clean_performed_on(self):
@@ -86,7 +88,10 @@ class RefillForm(FillEventForm):
             "notes",
         ]
         labels = {"compounded": _("Compounded concentration (not 500, 1000 or 2000 mcg/mL)")}
-        widgets = {"performed_on": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 2})}
+        widgets = {
+            "performed_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
 
     def __init__(self, *args, initial_fill: bool = False, **kwargs):
         self.initial_fill = initial_fill
@@ -107,7 +112,11 @@ class RefillForm(FillEventForm):
                 raise forms.ValidationError(
                     _("A fill is already recorded on %(day)s for this pump."), params={"day": day}
                 )
-        last_change = self.pump.program_changes.order_by("-performed_on").values_list("performed_on", flat=True).first()
+        last_change = (
+            self.pump.program_changes.order_by("-performed_on").values_list("performed_on", flat=True).first()
+            if self.pump.pk is not None
+            else None
+        )
         if day is not None and last_change is not None and day < last_change:
             raise forms.ValidationError(
                 _("This date is before the last program change (%(change)s)."), params={"change": last_change}
@@ -183,7 +192,10 @@ class ProgramChangeForm(FillEventForm):
     class Meta:
         model = ProgramChange
         fields = ["performed_on", "daily_dose_mcg", "bolus_allowance_mcg", "dosing_mode", "notes"]
-        widgets = {"performed_on": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 2})}
+        widgets = {
+            "performed_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
 
     def clean_performed_on(self):
         day = super().clean_performed_on()
@@ -217,7 +229,7 @@ class AppointmentForm(ClinicScopedForm):
         model = Appointment
         fields = ["kind", "local_date", "local_time", "assigned_to", "notes"]
         widgets = {
-            "local_date": forms.DateInput(attrs={"type": "date"}),
+            "local_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "local_time": forms.TimeInput(attrs={"type": "time"}),
             "notes": forms.Textarea(attrs={"rows": 2}),
         }

@@ -1,4 +1,4 @@
-"""Accounts, clinic administration and patient history URLs."""
+"""Accounts and clinic administration URLs."""
 
 from tests.url_rules import ADMIN, NOT_ALLOWED, PUBLIC, STAFF, Rule
 
@@ -16,8 +16,5 @@ RULES = {
     "membership_remove": Rule(NOT_ALLOWED, ADMIN, {"pk": "membership"}),
     "clinic_settings": Rule(ADMIN, ADMIN),
     "audit_log": Rule(ADMIN, NOT_ALLOWED),
-    # Patients
-    "patient_history": Rule(STAFF, NOT_ALLOWED, {"pk": "patient"}),
-    # Dashboard
-    "home": Rule(STAFF, NOT_ALLOWED),
+    "home": Rule(STAFF, NOT_ALLOWED),  # moves to the dashboard rules with the Today page
 }

@@ -1,0 +1,85 @@
+"""Small template helpers for the patient pages."""
+
+from decimal import Decimal
+
+from django import template
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from refills import schedule
+from refills.models import DosingMode
+
+register = template.Library()
+
+STATUS_LABELS = {
+    schedule.EMPTY: _("Empty"),
+    schedule.ALARMING: _("Alarming"),
+    schedule.OVERDUE: _("Overdue"),
+    schedule.DUE_SOON: _("Due soon"),
+    schedule.OK: _("OK"),
+    schedule.NO_FILL: _("No fill recorded"),
+}
+BOOKING_LABELS = {
+    schedule.BOOKED: _("Booked"),
+    schedule.BOOKED_LATE: _("Booked late"),
+    schedule.UNBOOKED: _("Not booked"),
+}
+
+
+@register.simple_tag
+def url_if(name, *args):
+    """reverse(name, args), or "" while that page does not exist yet (links are then hidden)."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+@register.filter
+def status_label(status):
+    return STATUS_LABELS.get(status, status)
+
+
+@register.filter
+def booking_label(booking):
+    return BOOKING_LABELS.get(booking, booking)
+
+
+@register.filter
+def days_to_due_text(days):
+    """'due in 5 days', 'due today', '3 days overdue'."""
+    if days is None:
+        return ""
+    if days == 0:
+        return _("due today")
+    if days > 0:
+        return ngettext("due in %(n)d day", "due in %(n)d days", days) % {"n": days}
+    return ngettext("%(n)d day overdue", "%(n)d days overdue", -days) % {"n": -days}
+
+
+@register.filter
+def plain(value):
+    """A Decimal without trailing zeros: 2000.00 -> 2000, 2.50 -> 2.5 (exact, never a float)."""
+    if value is None or value == "":
+        return ""
+    number = Decimal(value)
+    text = f"{number:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@register.filter
+def signed(value):
+    """A discrepancy with its sign: +2.5, -1.25, 0."""
+    if value is None:
+        return ""
+    text = plain(value)
+    return f"+{text}" if Decimal(value) > 0 else text
+
+
+@register.filter
+def dosing_mode_label(value):
+    try:
+        return DosingMode(value).label
+    except ValueError:
+        return value
