@@ -92,7 +92,7 @@ class PumpQuerySet(models.QuerySet):
     def with_status(self, today: date):
         """Annotate status, status_rank, days_to_due, booking and next appointment."""
         appointment = apps.get_model("refills", "Appointment")
-        scheduled_refills = appointment.objects.filter(pump=OuterRef("pk"), status="scheduled")
+        scheduled_refills = appointment.objects.filter(pump=OuterRef("pk"), kind="refill", status="scheduled")
         next_visit = appointment.objects.filter(pump=OuterRef("pk"), status="scheduled").order_by(
             "local_date", "local_time"
         )

@@ -16,5 +16,4 @@ RULES = {
     "membership_remove": Rule(NOT_ALLOWED, ADMIN, {"pk": "membership"}),
     "clinic_settings": Rule(ADMIN, ADMIN),
     "audit_log": Rule(ADMIN, NOT_ALLOWED),
-    "home": Rule(STAFF, NOT_ALLOWED),  # moves to the dashboard rules with the Today page
 }
