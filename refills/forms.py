@@ -230,7 +230,7 @@ class AppointmentForm(ClinicScopedForm):
         fields = ["kind", "local_date", "local_time", "assigned_to", "notes"]
         widgets = {
             "local_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "local_time": forms.TimeInput(attrs={"type": "time"}),
+            "local_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
 

@@ -1,0 +1,251 @@
+"""Record a refill: pre-filled form, preview without saving, confirmations, save.
+
+Baseline: a SynchroMed II 20 mL (alarm 2 mL) first filled on 2025-10-01 with 20 mL at
+2000 mcg/mL, 400 mcg/day (0.2 mL/day). Today is 2026-01-01 (92 days later), so the
+expected residual is 20 - 18.4 = 1.6 mL. A refill today to 20 mL at the same program
+gives alarm 2026-04-01 (90 days) and refill due 2026-03-25 (buffer 7).
+"""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from patients.models import Pump
+from refills.models import ProgramChange, Refill
+from tests.factories import PatientFactory, ProgramChangeFactory, PumpFactory, RefillFactory
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2026, 1, 1)
+
+
+@pytest.fixture(autouse=True)
+def frozen_time():
+    with time_machine.travel("2026-01-01 12:00:00Z", tick=False):
+        yield
+
+
+@pytest.fixture
+def pump(clinic, manager):
+    patient = PatientFactory(clinic=clinic, manager=manager)
+    pump = PumpFactory(patient=patient, implant_date=date(2025, 9, 1))
+    RefillFactory(pump=pump, performed_on=date(2025, 10, 1), is_initial_fill=True)
+    pump.refresh_from_db()
+    return pump
+
+
+def url(pump):
+    return reverse("refill_create", kwargs={"pk": pump.pk})
+
+
+def refill_data(**overrides):
+    data = {
+        "performed_on": "2026-01-01",
+        "volume_removed_ml": "1.6",
+        "volume_added_ml": "18.4",
+        "volume_after_ml": "20",
+        "concentration_mcg_ml": "2000",
+        "daily_dose_mcg": "400",
+        "dosing_mode": "simple",
+        "bolus_allowance_mcg": "0",
+        "notes": "",
+        "action": "save",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def stored_dates(pump):
+    return Pump.objects.values_list("alarm_date", "refill_due", "last_refill_date").get(pk=pump.pk)
+
+
+def test_get_prefills_date_program_expected_residual_and_reservoir(client, manager, pump):
+    client.force_login(manager)
+    response = client.get(url(pump))
+    assert response.status_code == 200
+    initial = response.context["form"].initial
+    assert initial["performed_on"] == TODAY
+    assert initial["volume_removed_ml"] == Decimal("1.60")
+    assert initial["volume_after_ml"] == Decimal("20")
+    assert initial["concentration_mcg_ml"] == Decimal("2000")
+    assert initial["daily_dose_mcg"] == Decimal("400")
+    assert response.context["expected_today"] == Decimal("1.60")
+    assert 'name="action" value="preview"' in response.content.decode()
+
+
+def test_get_prefills_the_dose_of_a_later_program_change(client, manager, pump):
+    ProgramChangeFactory(pump=pump, performed_on=date(2025, 11, 1), daily_dose_mcg=Decimal("300"))
+    client.force_login(manager)
+    initial = client.get(url(pump)).context["form"].initial
+    assert initial["daily_dose_mcg"] == Decimal("300")
+    # 20 - 0.2 * 31 - 0.15 * 61 = 4.65 mL left today
+    assert initial["volume_removed_ml"] == Decimal("4.65")
+
+
+def test_preview_shows_new_alarm_date_and_refill_due_and_saves_nothing(client, manager, pump):
+    before = stored_dates(pump)
+    client.force_login(manager)
+    response = client.post(url(pump), refill_data(action="preview"))
+    assert response.status_code == 200
+    result = response.context["preview"]
+    assert result.schedule.alarm_date == date(2026, 4, 1)
+    assert result.schedule.refill_due == date(2026, 3, 25)
+    assert result.residual.expected_ml == Decimal("1.600")
+    assert result.residual.discrepancy_ml == Decimal("0.000")
+    assert not result.residual.flagged
+    html = response.content.decode()
+    assert "Wed 1 Apr 2026" in html and "Wed 25 Mar 2026" in html
+    assert Refill.objects.filter(pump=pump).count() == 1
+    assert stored_dates(pump) == before
+
+
+def test_save_stores_the_refill_and_recomputes_the_pump(client, manager, pump):
+    client.force_login(manager)
+    response = client.post(url(pump), refill_data())
+    assert response.status_code == 302
+    assert response["Location"] == reverse("patient_detail", kwargs={"pk": pump.patient_id})
+    refill = Refill.objects.get(pump=pump, performed_on=TODAY)
+    assert refill.performed_by == manager
+    assert refill.expected_residual_ml == Decimal("1.600")
+    assert not refill.needs_review
+    assert stored_dates(pump) == (date(2026, 4, 1), date(2026, 3, 25), TODAY)
+    message = str(next(iter(get_messages(response.wsgi_request))))
+    assert "2026-03-25" in message
+    booking = reverse("appointment_create", kwargs={"pk": pump.patient_id}) + "?kind=refill&amp;date=2026-03-25"
+    assert booking in message and "Book the next refill" in message
+
+
+def test_discrepancy_over_1_ml_on_a_20_ml_pump_is_previewed_and_flagged(client, manager, pump):
+    client.force_login(manager)
+    preview = client.post(url(pump), refill_data(volume_removed_ml="3.0", action="preview")).context["preview"]
+    assert preview.residual.discrepancy_ml == Decimal("1.400")
+    assert preview.residual.flagged
+    assert "under-delivery" in preview.residual.meaning
+    assert not Refill.objects.filter(performed_on=TODAY).exists()
+
+    response = client.post(url(pump), refill_data(volume_removed_ml="3.0"))
+    assert response.status_code == 302
+    refill = Refill.objects.get(pump=pump, performed_on=TODAY)
+    assert refill.needs_review
+    assert refill.residual_discrepancy_ml == Decimal("1.400")
+    assert any("review list" in str(m) for m in get_messages(response.wsgi_request))
+
+
+def test_discrepancy_within_1_ml_is_not_flagged(client, manager, pump):
+    client.force_login(manager)
+    client.post(url(pump), refill_data(volume_removed_ml="0.7"))
+    refill = Refill.objects.get(pump=pump, performed_on=TODAY)
+    assert refill.residual_discrepancy_ml == Decimal("-0.900")
+    assert not refill.needs_review
+
+
+def test_unusual_dose_needs_the_tick_and_the_preview_says_so(client, manager, pump):
+    client.force_login(manager)
+    response = client.post(url(pump), refill_data(daily_dose_mcg="1500"))
+    assert response.status_code == 200
+    assert not Refill.objects.filter(performed_on=TODAY).exists()
+    form = response.context["form"]
+    # The message sits on the checkbox to tick, not on the dose field.
+    assert "confirm_unusual_dose" in form.errors and "daily_dose_mcg" not in form.errors
+    assert [field.name for field, _ in response.context["needed"]] == ["confirm_unusual_dose"]
+    # The consequences are still previewed: 18 mL / 0.75 mL/day = 24 days.
+    assert response.context["preview"].schedule.alarm_date == date(2026, 1, 25)
+
+    response = client.post(url(pump), refill_data(daily_dose_mcg="1500", confirm_unusual_dose="on"))
+    assert response.status_code == 302
+    assert Refill.objects.get(pump=pump, performed_on=TODAY).daily_dose_mcg == Decimal("1500")
+
+
+def test_compounded_concentration_change_needs_both_ticks(client, manager, pump):
+    client.force_login(manager)
+    response = client.post(url(pump), refill_data(concentration_mcg_ml="1500"))
+    assert response.status_code == 200
+    needed = {field.name for field, _ in response.context["needed"]}
+    assert needed == {"compounded", "bridge_bolus_confirmed"}
+    assert "concentration_mcg_ml" not in response.context["form"].errors
+    assert not Refill.objects.filter(performed_on=TODAY).exists()
+
+    response = client.post(
+        url(pump), refill_data(concentration_mcg_ml="1500", compounded="on", bridge_bolus_confirmed="on")
+    )
+    assert response.status_code == 302
+    refill = Refill.objects.get(pump=pump, performed_on=TODAY)
+    assert refill.compounded and refill.bridge_bolus_confirmed
+
+
+def test_hard_errors_show_no_preview(client, manager, pump):
+    client.force_login(manager)
+    response = client.post(url(pump), refill_data(volume_after_ml="25", daily_dose_mcg="1500", action="preview"))
+    assert response.status_code == 200
+    assert response.context["preview"] is None
+    assert "volume_after_ml" in response.context["form"].errors
+    assert "reservoir" in response.context["form"].errors["volume_after_ml"][0]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("volume_removed_ml", "lots"),
+        ("volume_after_ml", "1e30"),
+        ("concentration_mcg_ml", "NaN"),
+        ("daily_dose_mcg", "-5"),
+        ("performed_on", "1800-01-01"),
+        ("performed_on", "2026-01-02"),
+        ("performed_on", "not a date"),
+        ("dosing_mode", "turbo"),
+        ("concentration_mcg_ml", "50"),
+    ],
+)
+@pytest.mark.parametrize("action", ["save", "preview"])
+def test_garbage_is_a_field_error_and_saves_nothing(client, manager, pump, field, value, action):
+    client.force_login(manager)
+    response = client.post(url(pump), refill_data(**{field: value, "action": action}))
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert Refill.objects.filter(pump=pump).count() == 1
+
+
+def test_a_first_fill_needs_no_volume_removed(client, manager, clinic):
+    pump = PumpFactory(patient=PatientFactory(clinic=clinic), implant_date=date(2025, 12, 20))
+    client.force_login(manager)
+    assert client.get(url(pump)).context["expected_today"] is None
+    response = client.post(url(pump), refill_data(volume_removed_ml=None))
+    assert response.status_code == 302
+    refill = Refill.objects.get(pump=pump)
+    assert refill.is_initial_fill and refill.expected_residual_ml is None
+    assert stored_dates(pump)[0] == date(2026, 4, 1)
+
+
+def test_staff_gets_403_and_nothing_is_saved(client, staff, pump):
+    client.force_login(staff)
+    assert client.get(url(pump)).status_code == 403
+    assert client.post(url(pump), refill_data()).status_code == 403
+    assert Refill.objects.filter(pump=pump).count() == 1
+
+
+def test_outsider_gets_404(client, outsider, pump):
+    client.force_login(outsider)
+    assert client.get(url(pump)).status_code == 404
+    assert client.post(url(pump), refill_data()).status_code == 404
+    assert Refill.objects.filter(pump=pump).count() == 1
+
+
+def test_an_explanted_pump_takes_no_refill(client, manager, pump):
+    Pump.objects.filter(pk=pump.pk).update(status=Pump.Status.EXPLANTED, explant_date=TODAY)
+    client.force_login(manager)
+    response = client.post(url(pump), refill_data())
+    assert response.status_code == 302
+    assert Refill.objects.filter(pump=pump).count() == 1
+    assert "explanted" in str(next(iter(get_messages(response.wsgi_request))))
+
+
+def test_a_refill_before_the_last_program_change_is_refused(client, manager, pump):
+    ProgramChange.objects.create(pump=pump, performed_on=date(2025, 12, 15), daily_dose_mcg=Decimal("300"))
+    client.force_login(manager)
+    response = client.post(url(pump), refill_data(performed_on="2025-12-10"))
+    assert "performed_on" in response.context["form"].errors
+    assert Refill.objects.filter(pump=pump).count() == 1
