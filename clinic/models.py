@@ -151,3 +151,7 @@ class Membership(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == self.Role.ADMIN
+
+
+# Import uploads, column mappings and calendar feeds live in their own module.
+from clinic.models_exchange import CalendarFeed, ColumnMapping, PendingImport  # noqa: E402,F401

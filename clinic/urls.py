@@ -2,9 +2,9 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from clinic import views
+from clinic import feeds, views
 
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -24,6 +24,13 @@ urlpatterns = [
     path("clinic/members/<int:pk>/remove/", views.MembershipRemoveView.as_view(), name="membership_remove"),
     path("clinic/settings/", views.ClinicSettingsView.as_view(), name="clinic_settings"),
     path("clinic/audit/", views.AuditLogView.as_view(), name="audit_log"),
+    path("clinic/calendar-feeds/", feeds.CalendarFeedsView.as_view(), name="calendar_feeds"),
+    re_path(r"^feeds/(?P<token>[A-Za-z0-9_-]{20,100})\.ics$", feeds.CalendarFeedView.as_view(), name="calendar_feed"),
+    path(
+        "patients/<int:pk>/next-appointment.ics",
+        feeds.PatientAppointmentIcsView.as_view(),
+        name="patient_appointment_ics",
+    ),
     path("admin/", admin.site.urls),
     path("", include("patients.urls")),
     path("", include("refills.urls")),

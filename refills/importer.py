@@ -23,7 +23,7 @@ from clinic.models import Clinic
 from patients.forms import PatientForm, PumpForm
 from patients.models import Patient, Pump
 from refills.forms import AppointmentForm, RefillForm
-from refills.importer_columns import Problem, SourceRow, Table, parse_cells, read_csv
+from refills.importer_columns import Problem, SourceRow, Table, parse_cells, read_csv, read_xlsx
 from refills.models import Appointment, DosingMode
 
 ENTITIES = ("patient", "pump", "refill", "appointment")
@@ -64,7 +64,7 @@ REFILL_ERROR_COLUMNS = {
 APPOINTMENT_COLUMNS = {"local_date": "next_appointment", "local_time": "next_appointment"}
 REFILL_TRIGGERS = ("last_refill_date", "volume_after_refill_ml", "concentration_mcg_ml", "daily_dose_mcg")
 
-READERS = {"csv": read_csv}  # an XLSX reader returning the same Table plugs in here
+READERS = {"csv": read_csv, "xlsx": read_xlsx}
 
 
 @dataclass
@@ -130,23 +130,30 @@ class ImportResult:
         return lines
 
 
-def read_table(source, filename: str | None = None) -> Table:
-    """Read an upload with the reader its file name asks for (CSV by default)."""
+def read_table(source, filename: str | None = None, column_map: dict[str, str] | None = None) -> Table:
+    """Read an upload with the reader its file name asks for (CSV by default).
+
+    ``column_map`` (file header -> caseload column, or "" to ignore) comes from the
+    browser's mapping step for files whose headers differ from SPEC section 7.
+    """
     kind = PurePath(filename).suffix.lstrip(".").lower() if filename else ""
-    if kind == "xlsx" and kind not in READERS:
-        return Table(
-            problems=[Problem(None, None, _("XLSX files are not supported yet: save the sheet as CSV UTF-8."))]
-        )
-    return READERS.get(kind, read_csv)(source)
+    return READERS.get(kind, read_csv)(source, column_map)
 
 
-def run_import(clinic: Clinic, source, *, filename: str | None = None, dry_run: bool = False) -> ImportResult:
+def run_import(
+    clinic: Clinic,
+    source,
+    *,
+    filename: str | None = None,
+    dry_run: bool = False,
+    column_map: dict[str, str] | None = None,
+) -> ImportResult:
     """Check every row of ``source`` and write them all, or nothing if any is invalid.
 
     ``source`` is bytes, text or a file-like object. With ``dry_run`` (a preview) the
     same work is done and rolled back.
     """
-    table = read_table(source, filename)
+    table = read_table(source, filename, column_map)
     result = ImportResult(dry_run=dry_run, file_problems=list(table.problems), file_warnings=list(table.warnings))
     if table.problems:
         return result

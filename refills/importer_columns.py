@@ -1,18 +1,22 @@
 """The caseload file's columns: reading the table and turning cells into values.
 
-A reader turns an upload (CSV now; XLSX can add a reader returning the same
-``Table``) into a header and numbered rows of strings. ``parse_cells`` then turns one
-row's strings into Python values with strict formats, so that the forms see the same
-types a browser would send. Messages never repeat a cell's value: cells may hold doses.
+A reader turns an upload (CSV or XLSX, the first sheet) into a header and numbered
+rows of strings (``table_from_file``), renaming the clinic's own headers through a
+column mapping if one is given. ``parse_cells`` then turns one row's strings into
+Python values with strict formats, so that the forms see the same types a browser
+would send. Messages never repeat a cell's value: cells may hold doses.
 """
 
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from pathlib import PurePath
 
+import openpyxl
 from django.utils.translation import gettext as _
 
 from patients.models import PumpModel
@@ -94,16 +98,29 @@ def read_bytes(source) -> bytes | str:
     return source.read()
 
 
-def read_csv(source) -> Table:
-    """Read a UTF-8 CSV (with or without a byte order mark) into a ``Table``."""
+class FileProblem(Exception):
+    """A reader cannot go on: the file as a whole is unreadable."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def file_kind(filename: str | None) -> str:
+    """The reader a file name asks for: "xlsx" for .xlsx, else "csv"."""
+    suffix = PurePath(filename).suffix.lstrip(".").lower() if filename else ""
+    return "xlsx" if suffix == "xlsx" else "csv"
+
+
+def csv_records(source) -> Iterator[tuple[int, list]]:
+    """(line number, cells) of each record of a UTF-8 CSV (with or without a byte order mark)."""
     content = read_bytes(source)
-    table = Table()
     if isinstance(content, bytes):
         try:
             content = content.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             line = content.count(b"\n", 0, error.start) + 1
-            table.problems.append(
+            raise FileProblem(
                 Problem(
                     None,
                     None,
@@ -112,40 +129,130 @@ def read_csv(source) -> Table:
                     )
                     % {"line": line},
                 )
-            )
-            return table
+            ) from None
     content = content.removeprefix("\ufeff")
     reader = csv.reader(io.StringIO(content, newline=""))
+    line_end = 0
     try:
-        header = next(reader, None)
-        if header is None:
+        for record in reader:
+            # A quoted cell may span lines: a record starts on the line after the previous one ended.
+            line, line_end = line_end + 1, reader.line_num
+            yield line, record
+    except csv.Error as error:
+        raise FileProblem(
+            Problem(reader.line_num, None, _("The CSV is malformed (%(error)s).") % {"error": error})
+        ) from None
+
+
+def xlsx_records(source) -> Iterator[tuple[int, list]]:
+    """(row number, cell values) of the first sheet of an XLSX workbook; values keep their types."""
+    content = read_bytes(source)
+    unreadable = Problem(
+        None, None, _("The file is not a readable XLSX workbook: save it again as .xlsx, or as CSV UTF-8.")
+    )
+    if isinstance(content, str):
+        raise FileProblem(unreadable)
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:  # a damaged or foreign file fails in zipfile, XML or openpyxl in many ways
+        raise FileProblem(unreadable) from None
+    try:
+        sheet = workbook.worksheets[0]
+        # Read-only sheets yield every row from the first, empty ones included, so the
+        # position is the row number the spreadsheet program shows.
+        for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
+            yield number, list(values)
+    finally:
+        workbook.close()
+
+
+RECORD_READERS = {"csv": csv_records, "xlsx": xlsx_records}
+
+
+def cell_text(value, column: str | None = None) -> str:
+    """A cell as the text the CSV would hold, whatever type the spreadsheet gave it."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        if column == "next_appointment" or value.time() != time(0, 0):
+            return value.strftime("%Y-%m-%d %H:%M")
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, float):
+        # A spreadsheet number is a binary float: 15 significant digits is what it was typed as.
+        return format(Decimal(format(value, ".15g")), "f")
+    return str(value).strip()
+
+
+def table_from_file(source, kind: str = "csv", column_map: dict[str, str] | None = None) -> Table:
+    """Read a CSV or XLSX into a ``Table``; ``column_map`` renames the file's own headers."""
+    table = Table()
+    try:
+        records = RECORD_READERS[kind](source)
+        first = next(records, None)
+        if first is None:
             table.problems.append(Problem(None, None, _("The file is empty: it needs a header row.")))
             return table
-        columns = _read_header(header, table)
+        columns = _read_header([cell_text(cell) for cell in first[1]], table, column_map or {})
         if table.problems:
             return table
-        line_end = reader.line_num
-        for record in reader:
-            # A quoted cell may span lines: a row starts on the line after the previous one ended.
-            line, line_end = line_end + 1, reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue
+        for line, record in records:
             cells = {}
             for index, column in columns.items():
-                value = record[index].strip() if index < len(record) else ""
+                value = cell_text(record[index], column) if index < len(record) else ""
                 if value:
                     cells[column] = value
-            table.rows.append(SourceRow(line, cells))
-    except csv.Error as error:
-        table.problems.append(Problem(reader.line_num, None, _("The CSV is malformed (%(error)s).") % {"error": error}))
+            if cells or any(cell_text(cell) for cell in record):
+                table.rows.append(SourceRow(line, cells))
+    except FileProblem as error:
+        table.problems.append(error.problem)
     return table
 
 
-def _read_header(header: list[str], table: Table) -> dict[int, str]:
-    """Map cell positions to known columns; unknown columns are warned about and ignored."""
+def read_csv(source, column_map: dict[str, str] | None = None) -> Table:
+    return table_from_file(source, "csv", column_map)
+
+
+def read_xlsx(source, column_map: dict[str, str] | None = None) -> Table:
+    return table_from_file(source, "xlsx", column_map)
+
+
+def read_header(source, kind: str = "csv") -> tuple[list[str], list[Problem]]:
+    """The header row's cells as written (for the mapping step), or why it cannot be read."""
+    try:
+        first = next(RECORD_READERS[kind](source), None)
+    except FileProblem as error:
+        return [], [error.problem]
+    if first is None:
+        return [], [Problem(None, None, _("The file is empty: it needs a header row."))]
+    return [cell_text(cell) for cell in first[1]], []
+
+
+def header_key(raw: str) -> str:
+    """How a header is compared: case-insensitive, trimmed."""
+    return raw.strip().lower()
+
+
+def _read_header(header: list[str], table: Table, column_map: dict[str, str]) -> dict[int, str]:
+    """Map cell positions to known columns; unknown columns are warned about and ignored.
+
+    A header that is not a caseload column is looked up in ``column_map`` (the clinic's
+    own names, from the mapping step): mapped to a column, or "" to ignore it quietly.
+    """
     columns: dict[int, str] = {}
     for index, raw in enumerate(header):
-        name = raw.strip().lower()
+        name = header_key(raw)
+        if name not in COLUMNS and name in column_map:
+            if not column_map[name]:
+                continue
+            name = column_map[name]
         if name in COLUMNS:
             if name in columns.values():
                 table.problems.append(Problem(1, name, _("This column appears twice in the header.")))
@@ -156,6 +263,79 @@ def _read_header(header: list[str], table: Table) -> dict[int, str]:
         if name not in columns.values():
             table.problems.append(Problem(1, name, _("The header has no %(name)s column (required).") % {"name": name}))
     return columns
+
+
+# Other names clinics give the columns (after lower-casing and joining words with "_").
+SYNONYMS = {
+    "medical_record_number": "mrn",
+    "hospital_number": "mrn",
+    "patient_id": "mrn",
+    "mrn_number": "mrn",
+    "first": "first_name",
+    "forename": "first_name",
+    "given_name": "first_name",
+    "last": "last_name",
+    "surname": "last_name",
+    "family_name": "last_name",
+    "dob": "date_of_birth",
+    "birth_date": "date_of_birth",
+    "e_mail": "email",
+    "email_address": "email",
+    "telephone": "phone",
+    "phone_number": "phone",
+    "mobile": "phone",
+    "reminders": "reminders_opt_in",
+    "email_reminders": "reminders_opt_in",
+    "model": "pump_model",
+    "pump": "pump_model",
+    "pump_type": "pump_model",
+    "serial": "serial_number",
+    "serial_no": "serial_number",
+    "pump_serial": "serial_number",
+    "pump_serial_number": "serial_number",
+    "pump_serial_no": "serial_number",
+    "sn": "serial_number",
+    "reservoir": "reservoir_ml",
+    "reservoir_size": "reservoir_ml",
+    "alarm_volume": "alarm_volume_ml",
+    "low_reservoir_alarm": "alarm_volume_ml",
+    "implanted": "implant_date",
+    "implanted_on": "implant_date",
+    "date_of_implant": "implant_date",
+    "eri": "eri_date",
+    "last_refill": "last_refill_date",
+    "last_refilled": "last_refill_date",
+    "refill_date": "last_refill_date",
+    "volume_after_refill": "volume_after_refill_ml",
+    "volume_after": "volume_after_refill_ml",
+    "concentration": "concentration_mcg_ml",
+    "daily_dose": "daily_dose_mcg",
+    "dose": "daily_dose_mcg",
+    "bolus": "bolus_allowance_mcg",
+    "bolus_allowance": "bolus_allowance_mcg",
+    "next_appointment_date": "next_appointment",
+    "next_appt": "next_appointment",
+    "next_visit": "next_appointment",
+}
+UNIT_WORDS = ("ml", "mcg", "mcg_ml", "mcg_day", "mcg_per_day", "date", "number", "no")
+
+
+def suggest_column(raw: str) -> str | None:
+    """A caseload column this header probably means ("Pump Serial #" -> serial_number), or None."""
+    words = re.sub(r"[^a-z0-9]+", "_", raw.lower()).strip("_")
+    candidates = [words]
+    for unit in UNIT_WORDS:
+        if words.endswith(f"_{unit}"):
+            candidates.append(words.removesuffix(f"_{unit}"))
+    for candidate in candidates:
+        if candidate in COLUMNS:
+            return candidate
+        if candidate in SYNONYMS:
+            return SYNONYMS[candidate]
+        for column in COLUMNS:
+            if column.startswith(f"{candidate}_") and column.removeprefix(f"{candidate}_") in UNIT_WORDS:
+                return column
+    return None
 
 
 def parse_cells(row: SourceRow, problems: list[Problem]) -> tuple[dict, set[str]]:
