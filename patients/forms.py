@@ -3,6 +3,7 @@
 The web forms, the Django admin and the CSV import all validate through these.
 """
 
+from datetime import date
 from decimal import Decimal
 
 from django import forms
@@ -12,6 +13,8 @@ from patients.models import Patient, Pump, PumpModel
 
 MIN_ALARM_ML = Decimal("0.5")
 MAX_ALARM_ML = Decimal("10")
+# Earlier dates are typing errors (a year 0001 implant date also overflowed the schedule's date arithmetic).
+EARLIEST_DATE = date(1900, 1, 1)
 
 
 class ClinicScopedForm(forms.ModelForm):
@@ -23,10 +26,15 @@ class ClinicScopedForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
 
     def not_in_future(self, field: str):
+        """A date that has happened: not after today, and not before 1900."""
         value = self.cleaned_data.get(field)
         if value is not None and value > self.today:
             raise forms.ValidationError(
                 _("This date is in the future (today is %(today)s)."), params={"today": self.today}
+            )
+        if value is not None and value < EARLIEST_DATE:
+            raise forms.ValidationError(
+                _("Enter a date from %(earliest)s on."), params={"earliest": EARLIEST_DATE.isoformat()}
             )
         return value
 
@@ -136,13 +144,18 @@ class PumpForm(ClinicScopedForm):
         model: PumpModel | None = cleaned.get("model")
         if model is None:
             return cleaned
-        reservoir = cleaned.get("reservoir_ml") or model.reservoir_ml
-        alarm = cleaned.get("alarm_volume_ml") or model.alarm_volume_ml
-        if reservoir is None:
+        # Only an empty field takes the model's default: an entered 0 is checked (and refused), not replaced.
+        reservoir = self.entered_or_default("reservoir_ml", model.reservoir_ml)
+        alarm = self.entered_or_default("alarm_volume_ml", model.alarm_volume_ml)
+        if "reservoir_ml" in self.errors:
+            pass  # already told what is wrong with the entered value
+        elif reservoir is None:
             self.add_error("reservoir_ml", _("Enter the reservoir size for a pump of model 'other'."))
         elif reservoir <= 0 or reservoir > 100:
             self.add_error("reservoir_ml", _("The reservoir must be more than 0 and at most 100 mL."))
-        if alarm is None:
+        if "alarm_volume_ml" in self.errors:
+            pass
+        elif alarm is None:
             self.add_error("alarm_volume_ml", _("Enter the low-reservoir alarm volume for a pump of model 'other'."))
         elif not MIN_ALARM_ML <= alarm <= MAX_ALARM_ML:
             self.add_error("alarm_volume_ml", _("The alarm volume must be between 0.5 and 10 mL."))
@@ -155,7 +168,9 @@ class PumpForm(ClinicScopedForm):
         implant, eri = cleaned.get("implant_date"), cleaned.get("eri_date")
         if implant and eri and eri < implant:
             self.add_error("eri_date", _("The ERI date cannot be before the implant date."))
-        cleaned["reservoir_ml"], cleaned["alarm_volume_ml"] = reservoir, alarm
+        for field, value in (("reservoir_ml", reservoir), ("alarm_volume_ml", alarm)):
+            if field not in self.errors:
+                cleaned[field] = value
         if self.instance.pk and reservoir is not None:
             fullest = (
                 self.instance.refills.order_by("-volume_after_ml").values_list("volume_after_ml", flat=True).first()
@@ -168,6 +183,13 @@ class PumpForm(ClinicScopedForm):
                     ),
                 )
         return cleaned
+
+    def entered_or_default(self, field: str, default):
+        """The entered value, else the model's default if the field was left empty (None if it is invalid)."""
+        if field in self.errors:
+            return None
+        value = self.cleaned_data.get(field)
+        return default if value is None else value
 
     def save(self, commit=True):
         self.instance.clinic = self.clinic

@@ -107,7 +107,10 @@ class FillCycle:
                 # Already at or below it when this piece starts (e.g. crossed just
                 # before a program change, or a fill that left less than the alarm).
                 return start
-            crossing = start + timedelta(days=math.floor((volume - threshold) / rate))
+            days = math.floor((volume - threshold) / rate)
+            # A tiny rate (e.g. 0.01 mcg/day) puts the crossing beyond the calendar: clamp it
+            # to the last representable date (refill due is capped by the max interval anyway).
+            crossing = start + timedelta(days=days) if days <= (date.max - start).days else date.max
             if end is None or crossing < end:
                 return crossing
             volume -= rate * (end - start).days

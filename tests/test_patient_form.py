@@ -1,0 +1,114 @@
+"""PatientForm: MRN unique in the clinic, dates, reminders, who can manage the patient."""
+
+from datetime import date
+
+import pytest
+
+from patients.forms import PatientForm
+from patients.models import Patient
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2026, 3, 10)
+
+
+def submit(clinic, instance=None, **overrides) -> PatientForm:
+    values = {
+        "mrn": "MRN-001",
+        "first_name": "Ada",
+        "last_name": "Example",
+        "date_of_birth": "1980-05-17",
+        "email": "ada@example.invalid",
+        "phone": "",
+        "status": "active",
+        "notes": "",
+    }
+    values.update(overrides)
+    values = {k: v for k, v in values.items() if v is not None}
+    before = Patient.objects.count()
+    form = PatientForm(values, clinic=clinic, today=TODAY, instance=instance)
+    if form.is_valid():
+        form.save()
+    elif instance is None:
+        assert Patient.objects.count() == before
+    return form
+
+
+def assert_error(form, field: str, fragment: str) -> None:
+    assert not form.is_valid()
+    assert field in form.errors, form.errors
+    assert any(fragment in message for message in form.errors[field]), form.errors[field]
+
+
+def test_valid_patient_saved_in_the_clinic(clinic):
+    form = submit(clinic, sci_t6_or_above="on")
+    assert form.is_valid(), form.errors
+    patient = Patient.objects.get()
+    assert patient.clinic == clinic
+    assert patient.mrn == "MRN-001"
+    assert patient.high_risk is True
+
+
+def test_duplicate_mrn_refused_in_the_clinic(clinic):
+    PatientFactory(clinic=clinic, mrn="MRN-001")
+    assert_error(submit(clinic), "mrn", "MRN-001")
+    assert_error(submit(clinic, mrn="  MRN-001  "), "mrn", "Another patient")
+    assert Patient.objects.count() == 1
+
+
+def test_same_mrn_allowed_in_another_clinic(clinic, other_clinic):
+    PatientFactory(clinic=other_clinic, mrn="MRN-001")
+    assert submit(clinic).is_valid()
+    assert set(Patient.objects.values_list("clinic__slug", flat=True)) == {"north", "south"}
+
+
+def test_editing_keeps_its_own_mrn(clinic):
+    patient = PatientFactory(clinic=clinic, mrn="MRN-001")
+    form = submit(clinic, instance=patient, last_name="Renamed")
+    assert form.is_valid(), form.errors
+    patient.refresh_from_db()
+    assert patient.last_name == "Renamed"
+
+
+def test_blank_mrn_refused(clinic):
+    assert_error(submit(clinic, mrn="   "), "mrn", "required")
+
+
+def test_mrn_too_long_refused(clinic):
+    assert_error(submit(clinic, mrn="M" * 41), "mrn", "at most 40")
+
+
+@pytest.mark.parametrize("dob, valid", [("2026-03-10", True), ("2026-03-11", False), ("1930-01-01", True)])
+def test_date_of_birth_not_in_the_future(clinic, dob, valid):
+    form = submit(clinic, date_of_birth=dob)
+    if valid:
+        assert form.is_valid(), form.errors
+    else:
+        assert_error(form, "date_of_birth", "in the future")
+
+
+def test_reminders_need_an_email(clinic):
+    assert_error(submit(clinic, reminders_opt_in="on", email=""), "email", "needed for reminders")
+    assert submit(clinic, reminders_opt_in="on").is_valid()
+    assert Patient.objects.get().reminders_opt_in is True
+
+
+def test_invalid_email_refused(clinic):
+    assert_error(submit(clinic, email="not-an-email"), "email", "valid email")
+
+
+@pytest.mark.parametrize("who, valid", [("manager", True), ("admin_user", True), ("staff", False), ("outsider", False)])
+def test_manager_must_be_an_admin_or_manager_of_the_clinic(clinic, request, who, valid):
+    user = request.getfixturevalue(who)
+    form = submit(clinic, manager=str(user.pk))
+    if valid:
+        assert form.is_valid(), form.errors
+        assert Patient.objects.get().manager == user
+    else:
+        assert_error(form, "manager", "valid choice")
+
+
+def test_manager_choices_only_list_this_clinic(clinic, manager, staff, outsider):
+    form = PatientForm(clinic=clinic, today=TODAY)
+    assert list(form.fields["manager"].queryset) == [manager]

@@ -1,0 +1,307 @@
+"""RefillForm: SPEC section 4 validation of a refill (bad input: a message, nothing saved)."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from patients.models import Pump
+from refills.forms import RefillForm
+from refills.models import Refill
+from tests.factories import ClinicFactory, PatientFactory, ProgramChangeFactory, PumpFactory, RefillFactory, pump_model
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2026, 3, 10)
+
+
+@pytest.fixture
+def pump(clinic):
+    """A 20 mL SynchroMed implanted 2024-01-10, filled on 2026-01-01 at 2000 mcg/mL."""
+    pump = PumpFactory(patient=PatientFactory(clinic=clinic))
+    RefillFactory(pump=pump, performed_on=date(2026, 1, 1), is_initial_fill=True)
+    return Pump.objects.get(pk=pump.pk)
+
+
+@pytest.fixture
+def new_pump(clinic):
+    """A pump without a fill: its first fill has no residual and no previous concentration."""
+    return PumpFactory(patient=PatientFactory(clinic=clinic), implant_date=date(2026, 3, 1))
+
+
+def data(**overrides) -> dict:
+    values = {
+        "performed_on": "2026-03-01",
+        "volume_removed_ml": "8.2",
+        "volume_added_ml": "11.8",
+        "volume_after_ml": "20",
+        "concentration_mcg_ml": "2000",
+        "daily_dose_mcg": "400",
+        "dosing_mode": "simple",
+        "bolus_allowance_mcg": "0",
+        "notes": "",
+    }
+    values.update(overrides)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def form_for(pump, today=TODAY, initial_fill=False, **overrides) -> RefillForm:
+    return RefillForm(data(**overrides), pump=pump, today=today, initial_fill=initial_fill)
+
+
+def submit(pump, **kwargs) -> RefillForm:
+    """Validate and save if valid, as a view would; nothing may be saved on error."""
+    before = Refill.objects.count()
+    stored_before = Pump.objects.filter(pk=pump.pk).values("alarm_date", "refill_due").get()
+    form = form_for(pump, **kwargs)
+    if form.is_valid():
+        form.save()
+    else:
+        assert Refill.objects.count() == before
+        assert Pump.objects.filter(pk=pump.pk).values("alarm_date", "refill_due").get() == stored_before
+    return form
+
+
+def assert_error(form: RefillForm, field: str, fragment: str) -> None:
+    assert not form.is_valid()
+    assert field in form.errors, form.errors
+    assert any(fragment in message for message in form.errors[field]), form.errors[field]
+
+
+def test_valid_refill_is_saved_and_moves_the_schedule(pump):
+    form = submit(pump)
+    assert form.is_valid(), form.errors
+    refill = Refill.objects.get(pump=pump, performed_on=date(2026, 3, 1))
+    assert refill.volume_after_ml == Decimal("20")
+    assert refill.is_initial_fill is False
+    assert refill.expected_residual_ml == Decimal("8.200")
+    assert refill.needs_review is False
+    pump.refresh_from_db()
+    assert pump.last_refill_date == date(2026, 3, 1)
+    assert pump.alarm_date == date(2026, 5, 30)
+
+
+def test_invalid_form_cannot_be_saved(pump):
+    form = form_for(pump, volume_after_ml="0")
+    assert not form.is_valid()
+    with pytest.raises(ValueError):
+        form.save()
+    assert Refill.objects.count() == 1
+
+
+# --- concentration -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("concentration", ["500", "1000", "2000", "2000.00"])
+def test_standard_concentrations_accepted(new_pump, concentration):
+    form = submit(new_pump, initial_fill=True, performed_on="2026-03-01", concentration_mcg_ml=concentration)
+    assert form.is_valid(), form.errors
+    assert Refill.objects.filter(pump=new_pump).count() == 1
+
+
+def test_other_concentration_needs_compounded(new_pump):
+    form = submit(new_pump, initial_fill=True, concentration_mcg_ml="1500")
+    assert_error(form, "concentration_mcg_ml", "compounded")
+    form = submit(new_pump, initial_fill=True, concentration_mcg_ml="1500", compounded="on")
+    assert form.is_valid(), form.errors
+    assert Refill.objects.get(pump=new_pump).compounded is True
+
+
+@pytest.mark.parametrize("compounded", [None, "on"])
+def test_screening_strength_rejected_even_compounded(new_pump, compounded):
+    form = submit(new_pump, initial_fill=True, concentration_mcg_ml="50", compounded=compounded)
+    assert_error(form, "concentration_mcg_ml", "screening")
+
+
+@pytest.mark.parametrize("concentration", ["0", "-500"])
+def test_non_positive_concentration_rejected(new_pump, concentration):
+    form = submit(new_pump, initial_fill=True, concentration_mcg_ml=concentration, compounded="on")
+    assert_error(form, "concentration_mcg_ml", "positive")
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("concentration_mcg_ml", "1e20"),
+        ("concentration_mcg_ml", "2000.001"),
+        ("concentration_mcg_ml", "NaN"),
+        ("daily_dose_mcg", "1e20"),
+        ("daily_dose_mcg", "400.125"),
+        ("volume_after_ml", "1e20"),
+        ("volume_after_ml", "19.999"),
+        ("volume_removed_ml", "1E+20"),
+        ("volume_added_ml", "0.001"),
+        ("bolus_allowance_mcg", "1e20"),
+        ("performed_on", "2026-02-30"),
+        ("volume_after_ml", "twenty"),
+    ],
+)
+def test_malformed_numbers_are_field_errors(pump, field, value):
+    form = submit(pump, **{field: value})
+    assert not form.is_valid()
+    assert list(form.errors) == [field], form.errors
+    assert form.errors[field][0]
+
+
+def test_concentration_change_needs_bridge_bolus(pump):
+    form = submit(pump, concentration_mcg_ml="1000")
+    assert_error(form, "bridge_bolus_confirmed", "bridge bolus")
+    assert "2000" in form.errors["bridge_bolus_confirmed"][0]
+    form = submit(pump, concentration_mcg_ml="1000", bridge_bolus_confirmed="on")
+    assert form.is_valid(), form.errors
+    assert Refill.objects.get(pump=pump, performed_on=date(2026, 3, 1)).concentration_mcg_ml == 1000
+
+
+def test_same_concentration_needs_no_bridge(pump):
+    assert submit(pump, concentration_mcg_ml="2000.00").is_valid()
+
+
+# --- volumes -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, valid",
+    [("0", False), ("-1", False), ("0.01", True), ("12", True), ("20", True), ("20.01", False), ("40", False)],
+)
+def test_volume_after_refill(pump, value, valid):
+    form = submit(pump, volume_after_ml=value)
+    if valid:
+        assert form.is_valid(), form.errors
+    else:
+        assert_error(form, "volume_after_ml", "at most the 20.00 mL reservoir")
+
+
+def test_volume_after_on_a_40_ml_pump(clinic):
+    pump = PumpFactory(patient=PatientFactory(clinic=clinic), model=pump_model("synchromed-ii-40"))
+    form = submit(pump, initial_fill=True, volume_after_ml="40")
+    assert form.is_valid(), form.errors
+    assert_error(form_for(pump, performed_on="2026-03-02", volume_after_ml="40.01"), "volume_after_ml", "40.00 mL")
+
+
+@pytest.mark.parametrize("field", ["volume_removed_ml", "volume_added_ml"])
+@pytest.mark.parametrize("value, valid", [("-0.01", False), ("0", True), ("20", True), ("20.01", False)])
+def test_volume_removed_and_added(pump, field, value, valid):
+    form = submit(pump, **{field: value})
+    if valid:
+        assert form.is_valid(), form.errors
+    else:
+        assert_error(form, field, "between 0 and the 20.00 mL reservoir")
+
+
+def test_residual_required_after_the_first_fill(pump):
+    assert_error(submit(pump, volume_removed_ml=""), "volume_removed_ml", "volume removed")
+
+
+def test_first_fill_needs_no_residual(new_pump):
+    form = submit(new_pump, initial_fill=True, volume_removed_ml="")
+    assert form.is_valid(), form.errors
+    assert Refill.objects.get(pump=new_pump).is_initial_fill is True
+
+
+# --- dose and bolus ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "dose, confirm, fragment",
+    [
+        ("0", "on", "more than 0"),
+        ("-10", "on", "more than 0"),
+        ("3000.01", "on", "3000"),
+        ("5000", "on", "3000"),
+        ("19.99", None, "confirm unusual dose"),
+        ("1200.01", None, "confirm unusual dose"),
+        ("3000", None, "confirm unusual dose"),
+    ],
+)
+def test_daily_dose_rejected(pump, dose, confirm, fragment):
+    assert_error(submit(pump, daily_dose_mcg=dose, confirm_unusual_dose=confirm), "daily_dose_mcg", fragment)
+
+
+@pytest.mark.parametrize(
+    "dose, confirm",
+    [("20", None), ("1200", None), ("400.5", None), ("19.99", "on"), ("3000", "on"), ("0.01", "on")],
+)
+def test_daily_dose_accepted(pump, dose, confirm):
+    form = submit(pump, daily_dose_mcg=dose, confirm_unusual_dose=confirm)
+    assert form.is_valid(), form.errors
+    assert Refill.objects.get(pump=pump, performed_on=date(2026, 3, 1)).daily_dose_mcg == Decimal(dose)
+
+
+@pytest.mark.parametrize("bolus", ["-1", "3000.01"])
+def test_bolus_out_of_range(pump, bolus):
+    assert_error(submit(pump, bolus_allowance_mcg=bolus), "bolus_allowance_mcg", "between 0 and 3000")
+
+
+def test_empty_bolus_is_zero(pump):
+    form = submit(pump, bolus_allowance_mcg="")
+    assert form.is_valid(), form.errors
+    assert Refill.objects.get(pump=pump, performed_on=date(2026, 3, 1)).bolus_allowance_mcg == 0
+
+
+# --- dates -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "day, fragment",
+    [
+        ("2026-03-11", "in the future"),
+        ("2027-01-01", "in the future"),
+        ("2025-12-31", "before the previous fill"),
+        ("2026-01-01", "already recorded"),
+        ("2024-01-09", "implant date"),
+    ],
+)
+def test_refill_date_refused(pump, day, fragment):
+    assert_error(submit(pump, performed_on=day), "performed_on", fragment)
+
+
+def test_refill_today_accepted(pump):
+    assert submit(pump, performed_on=TODAY.isoformat()).is_valid()
+
+
+def test_refill_before_the_last_program_change_refused(pump):
+    ProgramChangeFactory(pump=pump, performed_on=date(2026, 2, 1), daily_dose_mcg=Decimal("500"))
+    assert_error(submit(pump, performed_on="2026-01-20"), "performed_on", "program change")
+    assert submit(pump, performed_on="2026-02-01").is_valid()
+
+
+def test_first_fill_before_implant_refused(new_pump):
+    assert_error(submit(new_pump, initial_fill=True, performed_on="2026-02-28"), "performed_on", "implant date")
+
+
+@pytest.mark.parametrize(
+    "time_zone, valid",
+    [("Europe/London", False), ("America/New_York", False), ("Asia/Tokyo", True), ("Pacific/Auckland", True)],
+)
+def test_future_is_judged_in_the_clinic_time_zone(time_zone, valid):
+    # 23:30 UTC on 10 March: already 11 March in Tokyo and Auckland.
+    clinic = ClinicFactory(slug="tz", time_zone=time_zone)
+    pump = PumpFactory(patient=PatientFactory(clinic=clinic), implant_date=date(2026, 3, 1))
+    with time_machine.travel(datetime(2026, 3, 10, 23, 30, tzinfo=UTC), tick=False):
+        form = submit(pump, today=clinic.today(), initial_fill=True, performed_on="2026-03-11")
+    if valid:
+        assert form.is_valid(), form.errors
+    else:
+        assert_error(form, "performed_on", "in the future")
+
+
+def test_several_errors_each_on_its_field(pump):
+    form = submit(pump, performed_on="2030-01-01", volume_after_ml="25", daily_dose_mcg="0", concentration_mcg_ml="50")
+    assert set(form.errors) == {"performed_on", "volume_after_ml", "daily_dose_mcg", "concentration_mcg_ml"}
+    assert Refill.objects.count() == 1
+
+
+def test_editing_a_refill_does_not_clash_with_itself(pump):
+    refill = Refill.objects.get(pump=pump)
+    form = RefillForm(
+        data(performed_on="2026-01-01", volume_after_ml="18", volume_removed_ml=""),
+        instance=refill,
+        pump=pump,
+        today=TODAY,
+        initial_fill=True,
+    )
+    assert form.is_valid(), form.errors
+    form.save()
+    pump.refresh_from_db()
+    assert pump.alarm_date == date(2026, 3, 22)
