@@ -95,13 +95,11 @@ class Clinic(models.Model):
         loaded = getattr(self, "_loaded", None)
         with transaction.atomic():
             super().save(*args, **kwargs)
-            if loaded is None:
-                return
-            if any(loaded[f] != getattr(self, f) for f in self.SCHEDULE_FIELDS):
+            if loaded is not None and any(loaded[f] != getattr(self, f) for f in self.SCHEDULE_FIELDS):
                 from refills.services import refresh_clinic_schedules
 
                 refresh_clinic_schedules(self)
-            if loaded["time_zone"] != self.time_zone:
+            if loaded is not None and loaded["time_zone"] != self.time_zone:
                 from refills.services import refresh_appointment_times
 
                 refresh_appointment_times(self)

@@ -180,7 +180,8 @@ class Pump(models.Model):
 
     @property
     def stop_date_after_eri(self):
-        """For models that stop after ERI (SynchroMed II): ERI + 90 days, if ERI is recorded."""
+        """For models that stop after ERI (SynchroMed II): ERI + 90 days. Callers show it only once
+        ERI is reached (schedule.synchromed_stop_date)."""
         if self.eri_date is None or not self.model.stops_after_eri_days:
             return None
         from datetime import timedelta

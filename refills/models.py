@@ -42,18 +42,20 @@ class FillEvent(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        from refills.services import refresh_pump_schedule
+        from refills.services import refresh_later_residuals, refresh_pump_schedule
 
         with transaction.atomic():
             super().save(*args, **kwargs)
             refresh_pump_schedule(self.pump)
+            refresh_later_residuals(self.pump, self.performed_on)
 
     def delete(self, *args, **kwargs):
-        from refills.services import refresh_pump_schedule
+        from refills.services import refresh_later_residuals, refresh_pump_schedule
 
         with transaction.atomic():
             result = super().delete(*args, **kwargs)
             refresh_pump_schedule(self.pump)
+            refresh_later_residuals(self.pump, self.performed_on)
         return result
 
 

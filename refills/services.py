@@ -172,6 +172,16 @@ def apply_residual_check(refill: Refill) -> None:
         refill.needs_review = flagged
 
 
+def refresh_later_residuals(pump: Pump, after: date) -> int:
+    """Re-run the residual check of refills after ``after`` (an earlier event changed)."""
+    later = list(Refill.objects.filter(pump=pump, performed_on__gt=after).select_related("pump"))
+    fields = ["expected_residual_ml", "residual_discrepancy_ml", "needs_review"]
+    for refill in later:
+        apply_residual_check(refill)
+    Refill.objects.bulk_update(later, fields)
+    return len(later)
+
+
 def status_on(pump: Pump, today: date) -> str:
     """Python-side status of one pump (the SQL annotation must agree with this)."""
     return schedule.pump_status(today, pump.empty_date, pump.alarm_date, pump.refill_due, pump.due_soon_from)

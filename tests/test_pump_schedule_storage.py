@@ -358,3 +358,33 @@ def test_appointment_in_another_clinic_is_untouched_by_time_zone_change(clinic):
     editable.time_zone = "Asia/Tokyo"
     editable.save()
     assert Appointment.objects.get(pk=appointment.pk).starts_at == datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
+
+
+def test_deleting_an_earlier_fill_rechecks_the_later_residual(db):
+    from tests.factories import PumpFactory, RefillFactory
+
+    pump = PumpFactory()
+    RefillFactory(pump=pump, performed_on=date(2026, 1, 1), is_initial_fill=True)
+    change = ProgramChangeFactory(pump=pump, performed_on=date(2026, 1, 11), daily_dose_mcg=Decimal("800"))
+    # 0.2 mL/day for 10 days, then 0.4 mL/day for 30 days: 20 - 2 - 12 = 6 mL expected.
+    later = RefillFactory(pump=pump, performed_on=date(2026, 2, 10), volume_removed_ml=Decimal("6"))
+    later.refresh_from_db()
+    assert later.expected_residual_ml == Decimal("6.000") and later.needs_review is False
+    change.delete()
+    later.refresh_from_db()
+    # Without the change: 20 - 0.2 * 40 = 12 mL expected, 6 left is 6 mL less: flagged.
+    assert later.expected_residual_ml == Decimal("12.000")
+    assert later.residual_discrepancy_ml == Decimal("-6.000")
+    assert later.needs_review is True
+
+
+def test_changing_buffer_days_on_a_new_clinic_object_recomputes(db):
+    from tests.factories import ClinicFactory, PatientFactory, PumpFactory, RefillFactory
+
+    clinic = ClinicFactory(slug="fresh-object")
+    pump = PumpFactory(patient=PatientFactory(clinic=clinic))
+    RefillFactory(pump=pump, performed_on=date(2026, 1, 1), is_initial_fill=True)
+    clinic.buffer_days = 14
+    clinic.save()
+    pump.refresh_from_db()
+    assert pump.refill_due == date(2026, 3, 18)  # alarm 2026-04-01 minus 14 days

@@ -18,7 +18,7 @@ class Command(BaseCommand):
     help = "Import a clinic's caseload from a CSV file: all rows or nothing."
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="UTF-8 CSV with a header row (SPEC section 7).")
+        parser.add_argument("file", help="UTF-8 CSV (or XLSX) with a header row (SPEC section 7).")
         parser.add_argument("--clinic", required=True, help="The clinic's slug.")
         parser.add_argument("--dry-run", action="store_true", help="Check and report, write nothing.")
         parser.add_argument("--user", help="Username recorded as the actor in the audit trail (optional).")
