@@ -25,6 +25,7 @@ CLINIC_PATHS = {
     "refills.refill": "pump__clinic",
     "refills.programchange": "pump__clinic",
     "refills.appointment": "patient__clinic",
+    "refills.reminder": "clinic",
 }
 
 

@@ -163,6 +163,44 @@ CELERY_TASK_TIME_LIMIT = env.integer("CELERY_TASK_TIME_LIMIT", 300, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 5
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Reminders (SPEC 5): a periodic sweep writes outbox rows; workers send them.
+SITE_URL = env.url("SITE_URL", "http://127.0.0.1:8000", ("http", "https")).rstrip("/")  # links in emails
+REMINDER_SWEEP_SECONDS = env.integer("REMINDER_SWEEP_SECONDS", 300, minimum=10)
+REMINDER_BACKOFF_SECONDS = env.integer("REMINDER_BACKOFF_SECONDS", 60, minimum=1)  # doubles per failed attempt
+REMINDER_BACKOFF_MAX_SECONDS = env.integer("REMINDER_BACKOFF_MAX_SECONDS", 3600, minimum=1)
+REMINDER_MAX_ATTEMPTS = env.integer("REMINDER_MAX_ATTEMPTS", 5, minimum=1, maximum=20)
+# A row still `sending` after this long belongs to a worker that died: send it again.
+REMINDER_STUCK_SENDING_SECONDS = env.integer("REMINDER_STUCK_SENDING_SECONDS", CELERY_TASK_TIME_LIMIT + 60, minimum=1)
+REMINDER_DIGEST_MAX_AGE_HOURS = env.integer("REMINDER_DIGEST_MAX_AGE_HOURS", 12, minimum=1, maximum=24)
+REMINDER_LONGEST_BACKOFF_SECONDS = min(
+    REMINDER_BACKOFF_SECONDS * 2 ** max(REMINDER_MAX_ATTEMPTS - 2, 0), REMINDER_BACKOFF_MAX_SECONDS
+)
+# Redis redelivers an unacknowledged task after the visibility timeout; a retry waiting
+# for its ETA is unacknowledged too, so the timeout must outlast the longest backoff.
+CELERY_VISIBILITY_TIMEOUT = env.integer(
+    "CELERY_VISIBILITY_TIMEOUT", max(3600, 2 * REMINDER_LONGEST_BACKOFF_SECONDS), minimum=1
+)
+if CELERY_VISIBILITY_TIMEOUT <= REMINDER_LONGEST_BACKOFF_SECONDS:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"Environment variable CELERY_VISIBILITY_TIMEOUT must be above the longest reminder backoff "
+        f"({REMINDER_LONGEST_BACKOFF_SECONDS} s), got {CELERY_VISIBILITY_TIMEOUT}."
+    )
+# Redis only: the SQLAlchemy transport of `make run` hands its options to create_engine().
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT, "socket_connect_timeout": 5, "socket_timeout": 30}
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else {}
+)
+CELERY_BEAT_SCHEDULE["sweep-reminders"] = {
+    "task": "refills.tasks.sweep_reminders",
+    "schedule": float(REMINDER_SWEEP_SECONDS),  # a fixed interval in UTC, whatever the clinics' zones
+    "options": {"expires": REMINDER_SWEEP_SECONDS - 5},  # a backlog of sweeps is pointless
+}
 
 # Email: a file sink by default so `make run` needs no mail server.
 EMAIL_HOST = env.string("EMAIL_HOST", "")

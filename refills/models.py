@@ -201,3 +201,6 @@ class Appointment(models.Model):
     def start_moment(self) -> datetime:
         """The appointment's start as an aware datetime in the clinic's zone."""
         return datetime.combine(self.local_date, self.local_time, tzinfo=self.patient.clinic.zone)
+
+
+from refills.outbox import Reminder, SweepRun  # noqa: E402,F401

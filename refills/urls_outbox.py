@@ -1,3 +1,12 @@
-"""URL patterns (filled in by its area)."""
+"""The reminder outbox, the health view and the patients' unsubscribe links."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from refills import views_outbox as views
+
+urlpatterns = [
+    path("outbox/", views.OutboxView.as_view(), name="outbox"),
+    path("outbox/<int:pk>/retry/", views.OutboxRetryView.as_view(), name="outbox_retry"),
+    path("health/", views.HealthView.as_view(), name="health"),
+    path("unsubscribe/<str:token>/", views.UnsubscribeView.as_view(), name="unsubscribe"),
+]

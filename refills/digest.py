@@ -1,0 +1,109 @@
+"""What the staff digest and escalation emails show about pumps.
+
+Rows carry MRN, initials, status, dates and a link: never a name, diagnosis or dose,
+because an email can end up in the wrong inbox.
+"""
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from patients.models import Pump
+from refills import schedule
+from refills.models import Refill
+
+SECTION_LIMIT = 50  # rows per section; the link to the app shows the rest
+
+STATUS_LABELS = {
+    schedule.EMPTY: _("Empty"),
+    schedule.ALARMING: _("Alarming"),
+    schedule.OVERDUE: _("Overdue"),
+    schedule.DUE_SOON: _("Due soon"),
+    schedule.OK: _("OK"),
+    schedule.NO_FILL: _("No fill recorded"),
+}
+BOOKING_LABELS = {
+    schedule.BOOKED: _("Booked"),
+    schedule.BOOKED_LATE: _("Booked late"),
+    schedule.UNBOOKED: _("Not booked"),
+}
+
+
+def patient_url(patient_id: int) -> str:
+    return f"{settings.SITE_URL}{reverse('patient_detail', args=[patient_id])}"
+
+
+def pump_row(pump: Pump) -> dict:
+    """One line about a pump annotated by ``with_status``."""
+    patient = pump.patient
+    return {
+        "mrn": patient.mrn,
+        "initials": patient.initials,
+        "status": pump.status_now,
+        "status_label": str(STATUS_LABELS.get(pump.status_now, pump.status_now)),
+        "booking_label": str(BOOKING_LABELS.get(pump.booking, pump.booking)),
+        "refill_due": pump.refill_due,
+        "alarm_date": pump.alarm_date,
+        "empty_date": pump.empty_date,
+        "next_appointment": pump.next_appointment_date,
+        "replacement_due": pump.replacement_due,
+        "url": patient_url(patient.pk),
+    }
+
+
+def _section(title, queryset, key: str) -> dict:
+    pumps = list(queryset[: SECTION_LIMIT + 1])
+    return {
+        "key": key,
+        "title": title,
+        "rows": [pump_row(p) for p in pumps[:SECTION_LIMIT]],
+        "more": len(pumps) > SECTION_LIMIT,
+        "ids": {p.pk for p in pumps},
+    }
+
+
+def digest_context(clinic, today: date) -> dict:
+    """The digest's sections for a clinic on its local ``today``."""
+    pumps = Pump.objects.active().filter(clinic=clinic).with_status(today).select_related("patient").urgent_first()
+    sections = [
+        _section(_("Empty or alarming"), pumps.with_status_in([schedule.EMPTY, schedule.ALARMING], today), "urgent"),
+        _section(_("Overdue"), pumps.with_status_in([schedule.OVERDUE], today), "overdue"),
+        _section(
+            _("Due soon, not booked"),
+            pumps.with_status_in([schedule.DUE_SOON], today).filter(booking=schedule.UNBOOKED),
+            "due_soon",
+        ),
+        _section(_("Booked late"), pumps.filter(booking=schedule.BOOKED_LATE), "late"),
+    ]
+    replacements = _section(
+        _("Replacements due within 90 days"),
+        pumps.filter(replacement_due__lte=today + timedelta(days=schedule.URGENT_REPLACEMENT_DAYS)).order_by(
+            "replacement_due", "patient__mrn"
+        ),
+        "replacements",
+    )
+    reviews = list(
+        Refill.objects.filter(pump__clinic=clinic, needs_review=True)
+        .select_related("pump__patient")
+        .order_by("performed_on", "pk")[: SECTION_LIMIT + 1]
+    )
+    review_rows = [
+        {
+            "mrn": r.pump.patient.mrn,
+            "initials": r.pump.patient.initials,
+            "performed_on": r.performed_on,
+            "url": patient_url(r.pump.patient_id),
+        }
+        for r in reviews[:SECTION_LIMIT]
+    ]
+    attention = set().union(*(s["ids"] for s in sections))
+    return {
+        "today": today,
+        "sections": [*sections, replacements],
+        "reviews": review_rows,
+        "reviews_more": len(reviews) > SECTION_LIMIT,
+        "attention_count": len(attention) + len(reviews),
+        "home_url": f"{settings.SITE_URL}{reverse('home')}",
+    }

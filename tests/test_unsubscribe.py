@@ -1,0 +1,70 @@
+"""The one-click unsubscribe link of patient emails."""
+
+import pytest
+from auditlog.models import LogEntry
+from django.core import signing
+from django.urls import reverse
+
+from clinic.audit import patient_history
+from refills.outbox import unsubscribe_token
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def patient(clinic):
+    return PatientFactory(clinic=clinic, reminders_opt_in=True)
+
+
+def url(token):
+    return reverse("unsubscribe", args=[token])
+
+
+def test_get_asks_and_changes_nothing(client, patient, clinic):
+    response = client.get(url(unsubscribe_token(patient)))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Stop reminder emails" in html and clinic.name in html and patient.last_name not in html
+    patient.refresh_from_db()
+    assert patient.reminders_opt_in is True
+
+
+def test_post_turns_reminders_off_and_is_audited(client, patient, clinic):
+    before = LogEntry.objects.count()
+    response = client.post(url(unsubscribe_token(patient)))  # no CSRF token: mail clients post directly
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert patient.reminders_opt_in is False
+    assert LogEntry.objects.count() == before + 1
+    entry = patient_history(clinic, patient).first()
+    assert entry.changes_dict["reminders_opt_in"] == ["True", "False"]
+    assert entry.additional_data["via"] == "unsubscribe link in a reminder email"
+    assert entry.actor is None
+    assert "will not receive reminder emails" in client.get(response["Location"]).content.decode()
+
+
+def test_post_twice_logs_once(client, patient):
+    token = unsubscribe_token(patient)
+    client.post(url(token))
+    count = LogEntry.objects.count()
+    assert client.post(url(token)).status_code == 302
+    assert LogEntry.objects.count() == count
+
+
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        lambda p: "not-a-token",
+        lambda p: unsubscribe_token(p)[:-2] + "xx",  # tampered signature
+        lambda p: signing.dumps({"patient": p.pk}),  # signed without the unsubscribe salt
+        lambda p: signing.dumps({"patient": p.pk + 1000}, salt="refills.reminders.unsubscribe"),  # no such patient
+    ],
+)
+def test_a_bad_token_is_refused_and_changes_nothing(client, patient, make_token):
+    for method in (client.get, client.post):
+        response = method(url(make_token(patient)))
+        assert response.status_code == 400
+        assert "does not work" in response.content.decode()
+    patient.refresh_from_db()
+    assert patient.reminders_opt_in is True

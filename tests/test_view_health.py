@@ -1,0 +1,71 @@
+"""The public health view for an external monitor."""
+
+import socket
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from refills.outbox import Reminder, SweepRun
+from tests.reminders_data import reminder_row, utc
+
+pytestmark = pytest.mark.django_db
+NOW = utc(2026, 3, 10, 12, 0)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def sweep_finished(ago: timedelta):
+    return SweepRun.objects.create(started_at=NOW - ago - timedelta(seconds=2), finished_at=NOW - ago)
+
+
+def test_healthy_after_a_recent_sweep(client, clinic):
+    sweep_finished(timedelta(seconds=90))
+    reminder_row(clinic, status=Reminder.Status.FAILED)
+    response = client.get(reverse("health"))
+    assert response.status_code == 200
+    assert response.json() == {
+        "database": "ok",
+        "broker": "ok",
+        "sweep": "ok",
+        "last_sweep_age_seconds": 90,
+        "failed_reminders": 1,
+        "status": "ok",
+    }
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_unhealthy_before_any_sweep(client):
+    response = client.get(reverse("health"))
+    assert response.status_code == 503
+    assert response.json()["last_sweep_age_seconds"] is None and response.json()["sweep"] == "late"
+
+
+def test_unhealthy_when_the_last_sweep_is_old(client, settings):
+    settings.REMINDER_SWEEP_SECONDS = 300
+    sweep_finished(timedelta(minutes=16))
+    SweepRun.objects.create(started_at=NOW - timedelta(seconds=30))  # running, not finished
+    response = client.get(reverse("health"))
+    assert response.status_code == 503 and response.json()["last_sweep_age_seconds"] == 960
+
+
+def test_unhealthy_when_the_broker_is_unreachable(client, settings):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{port}/0"
+    sweep_finished(timedelta(seconds=10))
+    response = client.get(reverse("health"))
+    assert response.status_code == 503
+    assert response.json()["broker"] == "error" and response.json()["database"] == "ok"
+
+
+def test_health_is_public_and_get_only(client, admin_user):
+    sweep_finished(timedelta(seconds=10))
+    assert client.get(reverse("health")).status_code == 200  # anonymous
+    assert client.post(reverse("health")).status_code == 405

@@ -1,0 +1,36 @@
+"""The reminder outbox, the health view and the unsubscribe links."""
+
+from datetime import UTC, datetime
+
+from tests.url_rules import NOT_ALLOWED, PUBLIC, STAFF, Rule
+
+RULES = {
+    "outbox": Rule(STAFF, NOT_ALLOWED),
+    "outbox_retry": Rule(NOT_ALLOWED, STAFF, {"pk": "failed_reminder"}),
+    "health": Rule(PUBLIC, NOT_ALLOWED, scoped=False),
+    "unsubscribe": Rule(PUBLIC, PUBLIC, {"token": "unsubscribe_token"}, scoped=False),
+}
+
+
+def extra_objects(clinic, objects: dict) -> dict:
+    from refills.outbox import Reminder, SweepRun, unsubscribe_token
+
+    moment = datetime(2025, 10, 1, 9, 59, tzinfo=UTC)
+    # A recent sweep, so the health view answers 200 in the matrix's frozen time.
+    SweepRun.objects.create(started_at=moment, finished_at=moment)
+    patient = objects["patient"]
+    failed = Reminder.objects.create(
+        clinic=clinic,
+        kind=Reminder.Kind.REFILL_NEEDED,
+        target=f"pump:{objects['pump'].pk}",
+        key_date=moment.date(),
+        recipient_email=patient.email,
+        patient=patient,
+        pump=objects["pump"],
+        status=Reminder.Status.FAILED,
+        attempts=5,
+        last_error="SMTPServerDisconnected: Connection unexpectedly closed",
+        due_at=moment,
+        next_attempt_at=moment,
+    )
+    return {"failed_reminder": failed, "unsubscribe_token": unsubscribe_token(patient)}
