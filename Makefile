@@ -23,5 +23,10 @@ lint: setup
 	$(BIN)/ruff check .
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
+# The large-caseload benchmark (issue 8): PostgreSQL at DATABASE_URL (default
+# postgres://postgres@127.0.0.1:5432/itb_bench, dropped and recreated), writes bench/RESULTS.md.
+bench: setup
+	$(BIN)/python bench/run.py
+
 clean:
 	rm -rf $(VENV) var staticfiles test-artifacts

@@ -44,11 +44,12 @@ def active_membership(request) -> Membership | None:
     membership = None
     if request.user.is_authenticated:
         chosen = request.session.get(SESSION_KEY)
-        memberships = memberships_of(request.user)
+        # One query; the navigation's clinic switcher reuses the list (request._memberships).
+        memberships = request._memberships = list(memberships_of(request.user))
         if chosen is not None:
-            membership = memberships.filter(clinic_id=chosen).first()
+            membership = next((m for m in memberships if m.clinic_id == chosen), None)
         if membership is None:
-            membership = memberships.first()
+            membership = memberships[0] if memberships else None
             if membership is not None:
                 request.session[SESSION_KEY] = membership.clinic_id
     request._active_membership = membership

@@ -7,13 +7,14 @@ Each entry carries the clinic and patient ids so a patient's history is one quer
 """
 
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from auditlog.context import set_actor
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q
+from django.db.models import Q, signals
 
 COMPUTED_PUMP_FIELDS = [
     "last_refill_date",
@@ -81,3 +82,47 @@ def clinic_history(clinic):
         .select_related("actor", "content_type")
         .order_by("-timestamp", "-pk")
     )
+
+
+_batch: ContextVar[list | None] = ContextVar("audit_batch", default=None)
+
+
+def _install_batching() -> None:
+    """Let LogEntry.objects.create (which django-auditlog's receivers call) keep the entry for
+    a batch when one is open in this context; elsewhere it creates as before."""
+    manager = LogEntry.objects
+    if getattr(manager, "_batching_installed", False):
+        return
+    create = manager.create
+
+    def create_or_batch(**kwargs):
+        batch = _batch.get()
+        if batch is None:
+            return create(**kwargs)
+        entry = LogEntry(**kwargs)
+        # What Model.save() would send: auditlog's context adds the actor and address here.
+        signals.pre_save.send(sender=LogEntry, instance=entry, raw=False, using="default", update_fields=None)
+        batch.append(entry)
+        return entry
+
+    manager.create = create_or_batch
+    manager._batching_installed = True
+
+
+@contextmanager
+def batched_entries():
+    """Audit entries written inside the block (by auditlog's own receivers, so with the
+    same content, actor and scope) are inserted together when it ends, in one statement
+    per thousand: the import of a large file writes thousands of them."""
+    _install_batching()
+    entries: list = []
+    token = _batch.set(entries)
+    try:
+        yield entries
+    finally:
+        _batch.reset(token)
+    LogEntry.objects.bulk_create(entries, batch_size=1000)
+    for entry in entries:
+        signals.post_save.send(
+            sender=LogEntry, instance=entry, created=True, raw=False, using="default", update_fields=None
+        )

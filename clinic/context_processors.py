@@ -12,5 +12,11 @@ def clinic_nav(request):
         "nav_clinic": membership.clinic if membership else None,
         "nav_can_manage": has_role(membership, "manager"),
         "nav_is_admin": has_role(membership, "admin"),
-        "nav_memberships": memberships_of(request.user) if membership else [],
+        "nav_memberships": nav_memberships(request) if membership else [],
     }
+
+
+def nav_memberships(request):
+    """The user's memberships, as already read by active_membership (no second query)."""
+    memberships = getattr(request, "_memberships", None)
+    return memberships if memberships is not None else memberships_of(request.user)

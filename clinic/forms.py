@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Clinic, Membership
 
+USERNAME_MAX_LENGTH = 150
+
 WEEKDAYS = [
     (0, _("Monday")),
     (1, _("Tuesday")),
@@ -77,6 +79,16 @@ class InviteForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.STAFF)
+
+    def clean_email(self):
+        # The address (lower-cased) becomes the new user's username, which holds 150 characters.
+        email = self.cleaned_data["email"].lower()
+        if len(email) > USERNAME_MAX_LENGTH:
+            raise forms.ValidationError(
+                _("Enter an email address of at most %(max)s characters (it has %(length)s)."),
+                params={"max": USERNAME_MAX_LENGTH, "length": len(email)},
+            )
+        return email
 
 
 class MembershipForm(forms.ModelForm):

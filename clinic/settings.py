@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "clinic.middleware.SessionRefreshMiddleware",  # the idle timeout without a write per request
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -71,7 +72,10 @@ AXES_VERBOSE = False
 
 # Idle timeout: the session expires this many seconds after the last request.
 SESSION_COOKIE_AGE = env.integer("SESSION_IDLE_TIMEOUT_MINUTES", 30, minimum=1) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# The expiry slides with use: the session is saved (expiry moved) at most once a
+# minute by clinic.middleware.SessionRefreshMiddleware, not on every request.
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -120,6 +124,13 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'caseload.sqlite3'}")}
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Short web queries (bench/RESULTS.md): PostgreSQL's JIT compiled Today's counts for longer
+    # than they ran (1.6 s at 100,000 pumps), and parallel workers for one request took the
+    # cores other requests needed (load test p95 933 ms with them, 555 ms without, 2 cores).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "options", "-c jit=off -c max_parallel_workers_per_gather=0"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [

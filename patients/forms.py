@@ -62,7 +62,10 @@ class PatientForm(ClinicScopedForm):
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, known_mrns: set | None = None, **kwargs):
+        # ``known_mrns``: every MRN of the clinic, read once by a caller checking many new
+        # patients (the CSV import), so checking one asks the database nothing.
+        self.known_mrns = known_mrns
         super().__init__(*args, **kwargs)
         from django.contrib.auth import get_user_model
 
@@ -77,8 +80,11 @@ class PatientForm(ClinicScopedForm):
         mrn = self.cleaned_data["mrn"].strip()
         if not mrn:
             raise forms.ValidationError(_("MRN is required."))
-        clash = Patient.objects.filter(clinic=self.clinic, mrn=mrn).exclude(pk=self.instance.pk)
-        if clash.exists():
+        if self.known_mrns is not None and self.instance.pk is None:
+            clash = mrn in self.known_mrns
+        else:
+            clash = Patient.objects.filter(clinic=self.clinic, mrn=mrn).exclude(pk=self.instance.pk).exists()
+        if clash:
             raise forms.ValidationError(_("Another patient in this clinic has MRN %(mrn)s."), params={"mrn": mrn})
         return mrn
 
@@ -95,6 +101,26 @@ class PatientForm(ClinicScopedForm):
     def save(self, commit=True):
         self.instance.clinic = self.clinic
         return super().save(commit)
+
+
+class KnownModelChoiceField(forms.ModelChoiceField):
+    """A model choice among rows already read (pk -> object): no query per form."""
+
+    def __init__(self, rows: dict, *args, **kwargs):
+        self.rows = rows
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, self.queryset.model):
+            value = value.pk
+        try:
+            return self.rows[int(value)]
+        except (KeyError, TypeError, ValueError):
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value}
+            ) from None
 
 
 class PumpForm(ClinicScopedForm):
@@ -123,14 +149,35 @@ class PumpForm(ClinicScopedForm):
             "eri_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
 
-    def __init__(self, *args, patient=None, **kwargs):
+    def __init__(
+        self, *args, patient=None, known_serials: set | None = None, pump_models: dict | None = None, **kwargs
+    ):
+        # ``known_serials`` (every serial of the clinic) and ``pump_models`` (pk -> PumpModel):
+        # read once by a caller checking many new pumps (the CSV import), so checking one
+        # asks the database nothing. The rules are the same.
         self.patient = patient
+        self.known_serials = known_serials
+        self.pump_models = pump_models
         super().__init__(*args, **kwargs)
+        if pump_models is not None:
+            field = self.fields["model"]
+            self.fields["model"] = KnownModelChoiceField(
+                pump_models, queryset=field.queryset, label=field.label, help_text=field.help_text
+            )
+
+    def _get_validation_exclusions(self):
+        exclude = super()._get_validation_exclusions()
+        if self.pump_models is not None:
+            exclude.add("model")  # chosen among the pump models just read, so it exists
+        return exclude
 
     def clean_serial_number(self):
         serial = self.cleaned_data["serial_number"].strip()
-        clash = Pump.objects.filter(clinic=self.clinic, serial_number=serial).exclude(pk=self.instance.pk)
-        if clash.exists():
+        if self.known_serials is not None and self.instance.pk is None:
+            clash = serial in self.known_serials
+        else:
+            clash = Pump.objects.filter(clinic=self.clinic, serial_number=serial).exclude(pk=self.instance.pk).exists()
+        if clash:
             raise forms.ValidationError(
                 _("Another pump in this clinic has serial number %(serial)s."), params={"serial": serial}
             )
@@ -168,6 +215,18 @@ class PumpForm(ClinicScopedForm):
         implant, eri = cleaned.get("implant_date"), cleaned.get("eri_date")
         if implant and eri and eri < implant:
             self.add_error("eri_date", _("The ERI date cannot be before the implant date."))
+        first_fill = (
+            self.instance.refills.order_by("performed_on").values_list("performed_on", flat=True).first()
+            if self.instance.pk and implant
+            else None
+        )
+        if first_fill is not None and implant > first_fill:
+            self.add_error(
+                "implant_date",
+                forms.ValidationError(
+                    _("A fill is recorded on %(day)s, before this implant date."), params={"day": first_fill}
+                ),
+            )
         for field, value in (("reservoir_ml", reservoir), ("alarm_volume_ml", alarm)):
             if field not in self.errors:
                 cleaned[field] = value

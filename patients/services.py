@@ -17,12 +17,21 @@ from refills.services import _cycle as fill_cycle
 CHART_FILLS = 3  # the chart shows about the last three fills
 
 
-def pump_chart(pump: Pump, today: date) -> SafeString:
-    """The projected-volume SVG of a pump over its last few fills (empty without a fill)."""
-    refills = list(pump.refills.order_by("-performed_on", "-id")[:CHART_FILLS])[::-1]
+def pump_chart(pump: Pump, today: date, refills=None, changes=None) -> SafeString:
+    """The projected-volume SVG of a pump over its last few fills (empty without a fill).
+
+    ``refills`` and ``changes``: the pump's rows if the caller has already read them.
+    """
+    if refills is not None:
+        refills = sorted(refills, key=lambda r: (r.performed_on, r.pk))[-CHART_FILLS:]
+    else:
+        refills = list(pump.refills.order_by("-performed_on", "-id")[:CHART_FILLS])[::-1]
     if not refills:
         return reservoir_chart([], reservoir_ml=pump.reservoir_ml, alarm_volume_ml=pump.alarm_volume_ml, today=today)
-    changes = list(pump.program_changes.filter(performed_on__gt=refills[0].performed_on).order_by("performed_on"))
+    if changes is not None:
+        changes = sorted((c for c in changes if c.performed_on > refills[0].performed_on), key=lambda c: c.performed_on)
+    else:
+        changes = list(pump.program_changes.filter(performed_on__gt=refills[0].performed_on).order_by("performed_on"))
     fills = []
     for index, refill in enumerate(refills):
         following = refills[index + 1].performed_on if index + 1 < len(refills) else None
@@ -69,24 +78,35 @@ class TimelineEvent:
 ORDER_ON_A_DAY = {"explant": 0, "appointment": 1, "program_change": 2, "refill": 3, "implant": 4}
 
 
-def patient_timeline(patient: Patient, pumps) -> list[TimelineEvent]:
-    """Implants, fills, program changes, past appointments and explants, newest first."""
+def patient_timeline(patient: Patient, pumps, refills=None, changes=None, appointments=None) -> list[TimelineEvent]:
+    """Implants, fills, program changes, past appointments and explants, newest first.
+
+    ``refills``, ``changes`` and ``appointments``: the patient's rows if already read
+    (refills with performed_by and reviewed_by, changes with performed_by, appointments
+    with assigned_to), so the patient page reads each table once.
+    """
+    if refills is None:
+        refills = Refill.objects.filter(pump__patient=patient).select_related("performed_by", "reviewed_by")
+    if changes is None:
+        changes = ProgramChange.objects.filter(pump__patient=patient).select_related("performed_by")
+    if appointments is None:
+        appointments = patient.appointments.exclude(status=Appointment.Status.SCHEDULED).select_related("assigned_to")
     events = []
     for pump in pumps:
         events.append(TimelineEvent(pump.implant_date, "implant", pump, pump))
         if pump.explant_date:
             events.append(TimelineEvent(pump.explant_date, "explant", pump, pump))
     by_id = {p.pk: p for p in pumps}
-    for refill in Refill.objects.filter(pump__patient=patient).select_related("performed_by", "reviewed_by"):
+    for refill in refills:
         pump = by_id.get(refill.pump_id)
         flagged = refill.residual_discrepancy_ml is not None and schedule.discrepancy_flagged(
             refill.residual_discrepancy_ml, pump.reservoir_ml
         )
         events.append(TimelineEvent(refill.performed_on, "refill", refill, pump, flagged))
-    for change in ProgramChange.objects.filter(pump__patient=patient).select_related("performed_by"):
+    for change in changes:
         events.append(TimelineEvent(change.performed_on, "program_change", change, by_id.get(change.pump_id)))
     # Scheduled appointments are listed as upcoming; the timeline keeps what happened to the others.
-    for appointment in patient.appointments.exclude(status=Appointment.Status.SCHEDULED).select_related("assigned_to"):
+    for appointment in (a for a in appointments if a.status != Appointment.Status.SCHEDULED):
         events.append(TimelineEvent(appointment.local_date, "appointment", appointment, by_id.get(appointment.pump_id)))
     events.sort(key=lambda e: (e.day, -ORDER_ON_A_DAY[e.kind]), reverse=True)
     return events

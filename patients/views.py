@@ -16,7 +16,7 @@ from patients.forms import ExplantForm, PatientForm, PumpForm
 from patients.models import Patient, Pump
 from refills import schedule
 from refills.forms import RefillForm
-from refills.models import Appointment
+from refills.models import Appointment, ProgramChange, Refill
 from refills.services import current_program
 
 AUDIT_ENTRIES_ON_PAGE = 10
@@ -27,7 +27,7 @@ class PatientMixin(ClinicAccessMixin):
     """A view about one patient of the clinic, from the URL's pk."""
 
     def load_objects(self):
-        self.patient = self.get_scoped(Patient, pk=self.kwargs["pk"])
+        self.patient = self.get_scoped(Patient.objects.select_related("manager"), pk=self.kwargs["pk"])
 
     def active_pump(self):
         """The patient's implanted pump annotated with its status today, or None."""
@@ -62,21 +62,26 @@ class PatientDetailView(PatientMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         pump = self.active_pump()
         pumps = list(self.patient.pumps.select_related("model").order_by("-implant_date", "-pk"))
-        upcoming = self.patient.appointments.filter(status=Appointment.Status.SCHEDULED).select_related(
-            "assigned_to", "pump"
-        )
+        # Each table read once for the timeline, the program, the chart and the upcoming list:
+        # the page runs the same queries for a patient with two fills or with forty.
+        refills = list(Refill.objects.filter(pump__patient=self.patient).select_related("performed_by", "reviewed_by"))
+        changes = list(ProgramChange.objects.filter(pump__patient=self.patient).select_related("performed_by"))
+        appointments = list(self.patient.appointments.select_related("assigned_to", "pump"))
+        upcoming = [a for a in appointments if a.status == Appointment.Status.SCHEDULED]
         context.update(
             pump=pump,
             pumps=pumps,
             risk_labels=services.risk_labels(self.patient),
             upcoming=upcoming,
-            timeline=services.patient_timeline(self.patient, pumps),
+            timeline=services.patient_timeline(self.patient, pumps, refills, changes, appointments),
             audit_entries=patient_history(self.clinic, self.patient)[:AUDIT_ENTRIES_ON_PAGE],
         )
         if pump is not None:
+            pump_refills = [r for r in refills if r.pump_id == pump.pk]
+            pump_changes = [c for c in changes if c.pump_id == pump.pk]
             context.update(
-                program=current_program(pump),
-                chart=services.pump_chart(pump, self.today),
+                program=current_program(pump, pump_refills, pump_changes),
+                chart=services.pump_chart(pump, self.today, pump_refills, pump_changes),
                 stop_date=schedule.synchromed_stop_date(pump.eri_date, self.today)
                 if pump.model.stops_after_eri_days
                 else None,

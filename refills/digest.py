@@ -12,23 +12,10 @@ from django.utils.translation import gettext_lazy as _
 
 from patients.models import Pump
 from refills import schedule
+from refills.labels import BOOKING_LABELS, STATUS_LABELS
 from refills.models import Refill
 
 SECTION_LIMIT = 50  # rows per section; the link to the app shows the rest
-
-STATUS_LABELS = {
-    schedule.EMPTY: _("Empty"),
-    schedule.ALARMING: _("Alarming"),
-    schedule.OVERDUE: _("Overdue"),
-    schedule.DUE_SOON: _("Due soon"),
-    schedule.OK: _("OK"),
-    schedule.NO_FILL: _("No fill recorded"),
-}
-BOOKING_LABELS = {
-    schedule.BOOKED: _("Booked"),
-    schedule.BOOKED_LATE: _("Booked late"),
-    schedule.UNBOOKED: _("Not booked"),
-}
 
 
 def patient_url(patient_id: int) -> str:

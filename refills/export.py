@@ -17,6 +17,7 @@ import openpyxl
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from patients.models import Pump
 from refills.importer_columns import COLUMNS, DATE_COLUMNS, DECIMAL_COLUMNS
@@ -121,7 +122,7 @@ def to_xlsx(rows: list[dict]) -> bytes:
             if value is None:
                 cell.value = None
             elif column in TEXT_COLUMNS:
-                cell.value = str(value)
+                cell.value = ILLEGAL_CHARACTERS_RE.sub("", str(value))  # control characters XLSX cannot hold
                 cell.number_format = "@"
             elif column in DATE_COLUMNS:
                 cell.value = value

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from patients.models import PumpModel
 from refills import schedule
-from refills.templatetags.dashboard import BOOKING_LABELS, STATUS_LABELS
+from refills.labels import BOOKING_LABELS, STATUS_LABELS
 
 STATUS_CHOICES = [(status, STATUS_LABELS[status]) for status in schedule.STATUS_SEVERITY]
 BOOKING_CHOICES = list(BOOKING_LABELS.items())

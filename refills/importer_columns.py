@@ -131,6 +131,17 @@ def csv_records(source) -> Iterator[tuple[int, list]]:
                 )
             ) from None
     content = content.removeprefix("\ufeff")
+    if "\x00" in content:
+        # A NUL is never in CSV text (often a UTF-16 file), and PostgreSQL refuses it even in a lookup.
+        line = content.count("\n", 0, content.index("\x00")) + 1
+        raise FileProblem(
+            Problem(
+                None,
+                None,
+                _("The file contains a NUL character (line %(line)s): save it as 'CSV UTF-8' and try again.")
+                % {"line": line},
+            )
+        )
     reader = csv.reader(io.StringIO(content, newline=""))
     line_end = 0
     try:
@@ -338,20 +349,23 @@ def suggest_column(raw: str) -> str | None:
     return None
 
 
-def parse_cells(row: SourceRow, problems: list[Problem]) -> tuple[dict, set[str]]:
-    """Typed values of the row's given cells, and the columns whose cells could not be read."""
+def parse_cells(row: SourceRow, problems: list[Problem], pump_models: dict | None = None) -> tuple[dict, set[str]]:
+    """Typed values of the row's given cells, and the columns whose cells could not be read.
+
+    ``pump_models`` (code -> PumpModel), if the caller has read them, saves a query per row.
+    """
     values: dict = {}
     bad: set[str] = set()
     for column, text in row.cells.items():
         try:
-            values[column] = _parse(column, text)
+            values[column] = _parse(column, text, pump_models)
         except ValueError as error:
             problems.append(Problem(row.line, column, str(error)))
             bad.add(column)
     return values, bad
 
 
-def _parse(column: str, text: str):
+def _parse(column: str, text: str, pump_models: dict | None = None):
     if column in DATE_COLUMNS:
         return parse_date(text)
     if column in DECIMAL_COLUMNS:
@@ -363,6 +377,8 @@ def _parse(column: str, text: str):
             raise ValueError(_("Expected yes/no, true/false or 1/0."))
         return BOOLEANS[text.lower()]
     if column == "pump_model":
+        if pump_models is not None and text.lower() in pump_models:
+            return pump_models[text.lower()]
         return parse_pump_model(text)
     if column == "next_appointment":
         return parse_local_datetime(text)

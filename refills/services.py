@@ -53,9 +53,15 @@ def current_cycle(pump: Pump) -> tuple[Refill | None, schedule.FillCycle | None]
     return refill, _cycle(refill, changes)
 
 
-def current_program(pump: Pump) -> dict | None:
-    """Concentration, dose, bolus and mode in force now (for the patient page and card)."""
-    refill = pump.refills.order_by("-performed_on", "-id").first()
+def current_program(pump: Pump, refills=None, changes=None) -> dict | None:
+    """Concentration, dose, bolus and mode in force now (for the patient page and card).
+
+    ``refills`` and ``changes``: the pump's rows if the caller has already read them.
+    """
+    if refills is not None:
+        refill = max(refills, key=lambda r: (r.performed_on, r.pk), default=None)
+    else:
+        refill = pump.refills.order_by("-performed_on", "-id").first()
     if refill is None:
         return None
     program = {
@@ -65,7 +71,13 @@ def current_program(pump: Pump) -> dict | None:
         "dosing_mode": refill.dosing_mode,
         "since": refill.performed_on,
     }
-    for change in pump.program_changes.filter(performed_on__gt=refill.performed_on).order_by("performed_on", "id"):
+    if changes is not None:
+        later = sorted(
+            (c for c in changes if c.performed_on > refill.performed_on), key=lambda c: (c.performed_on, c.pk)
+        )
+    else:
+        later = pump.program_changes.filter(performed_on__gt=refill.performed_on).order_by("performed_on", "id")
+    for change in later:
         if change.daily_dose_mcg is not None:
             program["daily_dose_mcg"] = change.daily_dose_mcg
         if change.bolus_allowance_mcg is not None:
@@ -76,10 +88,18 @@ def current_program(pump: Pump) -> dict | None:
     return program
 
 
-def compute_schedule(pump: Pump) -> dict:
-    """The stored columns of a pump, computed from its events and settings."""
+def compute_schedule(pump: Pump, events: tuple | None = None) -> dict:
+    """The stored columns of a pump, computed from its events and settings.
+
+    ``events``: (latest refill, its later program changes) when they are not saved yet
+    (the import writes new pumps with their first fill together); else read from the pump.
+    """
     clinic = pump.clinic
-    refill, cycle = current_cycle(pump) if pump.pk else (None, None)
+    if events is not None:
+        refill = events[0]
+        cycle = _cycle(refill, events[1]) if refill is not None else None
+    else:
+        refill, cycle = current_cycle(pump) if pump.pk else (None, None)
     values = {
         "last_refill_date": None,
         "alarm_date": None,

@@ -5,16 +5,18 @@ never a Python property, so sorting happens in SQL. ``value_*`` methods give the
 plain values that go into CSV and XLSX exports (dates stay dates).
 """
 
+import contextlib
+
 import django_tables2 as tables
 from django.db.models import F
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from tablib import Dataset
 
 from refills.filters import member_label
+from refills.labels import BOOKING_LABELS, STATUS_LABELS
 from refills.templatetags.dashboard import (
-    BOOKING_LABELS,
-    STATUS_LABELS,
     booking_badge,
     status_badge,
     url_if_exists,
@@ -26,8 +28,11 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(value):
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    if isinstance(value, str):
+        # Control characters the forms accept (all but NUL) cannot be stored in XLSX.
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if value.startswith(FORMULA_STARTS):
+            return "'" + value
     return value
 
 
@@ -349,3 +354,32 @@ class ReplacementTable(ManagerRiskColumnsMixin, PumpColumnsMixin):
             "manager",
             "high_risk",
         )
+
+
+def _cache_render_signatures() -> None:
+    """django-tables2 inspects a render method's signature for every cell it renders
+    (django_tables2.utils.signature); the answer never changes for a function, so it is
+    kept per function: a fifth of a 50-row list page's time (bench/RESULTS.md)."""
+    from django_tables2 import utils
+
+    if getattr(utils.signature, "cached", False):
+        return
+    inspect_signature = utils.signature
+    known = {}
+
+    def signature(fn):
+        # A bound method: the same answer for every instance (self is never part of it).
+        key = (getattr(fn, "__func__", fn), hasattr(fn, "__func__"))
+        try:
+            return known[key]
+        except (KeyError, TypeError):
+            result = inspect_signature(fn)
+            with contextlib.suppress(TypeError):  # an unhashable callable is not cached
+                known[key] = result
+            return result
+
+    signature.cached = True
+    utils.signature = signature
+
+
+_cache_render_signatures()

@@ -27,8 +27,9 @@ from django.views.generic import ListView, TemplateView
 from clinic.access import ClinicAccessMixin, Role
 from clinic.audit import log_export
 from patients.models import Patient, Pump
-from refills import preview, schedule
+from refills import preview
 from refills.forms import AppointmentForm, ProgramChangeForm, RefillForm
+from refills.labels import STATUS_LABELS
 from refills.models import Appointment
 from refills.services import current_cycle, current_program
 
@@ -37,14 +38,6 @@ CONFIRMATIONS = {
     "compounded": "concentration_mcg_ml",
     "confirm_unusual_dose": "daily_dose_mcg",
     "bridge_bolus_confirmed": "bridge_bolus_confirmed",
-}
-STATUS_LABELS = {
-    schedule.EMPTY: gettext_lazy("Empty"),
-    schedule.ALARMING: gettext_lazy("Alarming"),
-    schedule.OVERDUE: gettext_lazy("Overdue"),
-    schedule.DUE_SOON: gettext_lazy("Due soon"),
-    schedule.OK: gettext_lazy("OK"),
-    schedule.NO_FILL: gettext_lazy("No fill recorded"),
 }
 DEFAULT_APPOINTMENT_TIME = time(9, 0)
 MAX_BOOKING_DAYS = 730  # AppointmentForm refuses dates further ahead

@@ -156,14 +156,17 @@ class HealthView(View):
     """Public JSON for an external monitor: 200 when healthy, 503 otherwise.
 
     Failed reminders are counted (a monitor may alert on them) but do not make the
-    service unhealthy: they wait for a person in the outbox.
+    service unhealthy: they wait for a person in the outbox. ``?check=web`` is for a load
+    balancer: 503 only when this web node cannot serve (its database is down), so a late
+    sweep (beat or workers down) does not take every web node out of rotation.
     """
 
     http_method_names = ["get", "head"]
 
     def get(self, request):
         report = health_report()
-        response = JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+        healthy = report["database"] == "ok" if request.GET.get("check") == "web" else report["status"] == "ok"
+        response = JsonResponse(report, status=200 if healthy else 503)
         response["Cache-Control"] = "no-store"
         return response
 

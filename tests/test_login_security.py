@@ -45,7 +45,34 @@ def test_four_failures_then_success_logs_in(client, staff):
 
 def test_session_idles_out_after_thirty_minutes_by_default():
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert "clinic.middleware.SessionRefreshMiddleware" in settings.MIDDLEWARE
+
+
+def test_use_slides_the_idle_timeout_with_at_most_one_write_a_minute(client, staff, db):
+    """Each page no longer writes the session; a minute of use moves its expiry on, and
+    thirty idle minutes still end it."""
+    import time_machine
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def expiry():
+        return Session.objects.get(session_key=client.session.session_key).expire_date
+
+    with time_machine.travel("2026-04-01 09:00:00Z", tick=False) as clock:
+        client.force_login(staff)
+        client.get(reverse("home"))
+        first = expiry()
+        clock.shift(30)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("home")).status_code == 200
+        assert not any("django_session" in q["sql"] and "UPDATE" in q["sql"] for q in captured.captured_queries)
+        assert expiry() == first
+        clock.shift(31)
+        client.get(reverse("home"))
+        assert (expiry() - first).total_seconds() == 61
+        clock.shift(30 * 60 + 1)
+        assert client.get(reverse("home")).status_code == 302  # idle too long: log in again
 
 
 def production_env(**extra):
@@ -54,6 +81,10 @@ def production_env(**extra):
         DJANGO_SETTINGS_MODULE="clinic.settings_production",
         SECRET_KEY="x7Gq2-prod-like-secret-key-for-the-deploy-check-test-0123456789abcdef",
         ALLOWED_HOSTS="caseload.example.invalid",
+        SITE_URL="https://caseload.example.invalid",
+        DATABASE_URL="postgres://caseload@127.0.0.1:5432/caseload",  # not connected to by these checks
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        EMAIL_HOST="smtp.example.invalid",
         VAR_DIR="/tmp/itb-deploy-check",
         **extra,
     )

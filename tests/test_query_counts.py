@@ -1,4 +1,4 @@
-"""The dashboard pages run the same, small number of queries for 5 or 50 patients."""
+"""The dashboard and patient pages run the same, small number of queries for 5 or 50 rows."""
 
 from datetime import timedelta
 
@@ -9,7 +9,14 @@ from django.test.utils import CaptureQueriesContext
 
 from refills import schedule
 from tests.dashboard_data import FROZEN, TODAY, book_refill, flagged_refill, pump_with_status
-from tests.factories import pump_model
+from tests.factories import (
+    AppointmentFactory,
+    PatientFactory,
+    ProgramChangeFactory,
+    PumpFactory,
+    RefillFactory,
+    pump_model,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +55,13 @@ def add_patients(clinic, manager, start, stop):
             book_refill(pump, pump.refill_due + timedelta(days=n % 8 - 4))
 
 
+def logged_in(client, user):
+    """Logged in, with the session's once-a-minute refresh (SessionRefreshMiddleware) done."""
+    client.force_login(user)
+    client.get("/")
+    return client
+
+
 def count_queries(client, url) -> int:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
@@ -56,7 +70,7 @@ def count_queries(client, url) -> int:
 
 
 def test_query_counts_do_not_grow_with_the_caseload(client, clinic, manager):
-    client.force_login(manager)
+    logged_in(client, manager)
     pages = [page.format(manager=manager.pk) for page in PAGES]
 
     add_patients(clinic, manager, 0, 5)
@@ -72,9 +86,46 @@ def test_query_counts_do_not_grow_with_the_caseload(client, clinic, manager):
 
 
 def test_exports_do_not_grow_with_the_caseload(client, clinic, manager):
-    client.force_login(manager)
+    logged_in(client, manager)
     pages = ["/caseload/?_export=csv", "/overdue/?_export=xlsx", "/replacements/?_export=csv"]
     add_patients(clinic, manager, 0, 5)
     small = {page: count_queries(client, page) for page in pages}
     add_patients(clinic, manager, 5, 50)
     assert {page: count_queries(client, page) for page in pages} == small
+
+
+def add_history(pump, patient, start, stop):
+    """Fills every 20 days (each with an earlier completed visit), a program change after
+    every fifth, and a cancelled booking per fill: rows the patient page lists or charts."""
+    first = TODAY - timedelta(days=20 * 60)
+    for n in range(start, stop):
+        day = first + timedelta(days=20 * n)
+        RefillFactory(pump=pump, performed_on=day, is_initial_fill=n == 0, volume_removed_ml=None if n == 0 else 4)
+        if n % 5 == 4:
+            ProgramChangeFactory(pump=pump, performed_on=day + timedelta(days=3), daily_dose_mcg=400 + n)
+        AppointmentFactory(patient=patient, pump=pump, local_date=day, status="completed")
+        AppointmentFactory(patient=patient, pump=pump, local_date=day + timedelta(days=1), status="cancelled")
+
+
+def test_patient_page_queries_do_not_grow_with_the_history(client, clinic, manager, staff):
+    patient = PatientFactory(clinic=clinic, manager=manager)
+    pump = PumpFactory(patient=patient, implant_date=TODAY - timedelta(days=20 * 60 + 1))
+    old = PumpFactory(patient=patient, status="explanted", implant_date=TODAY - timedelta(days=4000))
+    old.explant_date = TODAY - timedelta(days=20 * 60 + 1)
+    old.save()
+    logged_in(client, staff)
+    page = f"/patients/{patient.pk}/"
+
+    add_history(pump, patient, 0, 5)
+    book_refill(pump, TODAY + timedelta(days=5))
+    small = count_queries(client, page)
+    add_history(pump, patient, 5, 50)
+    AppointmentFactory(patient=patient, pump=pump, kind="review", local_date=TODAY + timedelta(days=9))
+    large = count_queries(client, page)
+
+    assert large == small, (small, large)
+    assert large <= MAX_QUERIES, large
+    # The page really shows the longer history.
+    response = client.get(page)
+    assert len([e for e in response.context["timeline"] if e.kind == "refill"]) == 50
+    assert len(response.context["upcoming"]) == 2

@@ -69,3 +69,18 @@ def test_health_is_public_and_get_only(client, admin_user):
     sweep_finished(timedelta(seconds=10))
     assert client.get(reverse("health")).status_code == 200  # anonymous
     assert client.post(reverse("health")).status_code == 405
+
+
+def test_load_balancer_check_ignores_a_late_sweep(client):
+    # No sweep has run: the monitor view is unhealthy, yet this web node can serve pages.
+    assert client.get(reverse("health")).status_code == 503
+    response = client.get(reverse("health") + "?check=web")
+    assert response.status_code == 200 and response.json()["sweep"] == "late"
+
+
+def test_load_balancer_check_fails_without_the_database(client, monkeypatch):
+    from refills import views_outbox
+
+    monkeypatch.setattr(views_outbox, "database_ok", lambda: False)
+    response = client.get(reverse("health") + "?check=web")
+    assert response.status_code == 503 and response.json()["database"] == "error"

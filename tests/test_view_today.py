@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.template import Context, Template
+from django.urls import reverse
 
 from refills import schedule
 from refills.templatetags.dashboard import CountCard, url_if_exists
@@ -146,3 +147,16 @@ def test_url_if_exists():
     assert url_if_exists("no_such_page", pk=1) == ""
     html = Template('{% load dashboard %}[{% url_if_exists "no_such_page" pk=1 %}]').render(Context())
     assert html == "[]"
+
+
+def test_failed_reminders_are_counted_on_today(client, clinic, other_clinic, staff):
+    from refills.outbox import Reminder
+    from tests.reminders_data import reminder_row
+
+    reminder_row(clinic, status=Reminder.Status.FAILED, target="pump:1")
+    reminder_row(clinic, status=Reminder.Status.FAILED, target="pump:2")
+    reminder_row(clinic, status=Reminder.Status.SENT, target="pump:3")
+    reminder_row(other_clinic, status=Reminder.Status.FAILED, target="pump:4")
+    client.force_login(staff)
+    page = client.get(reverse("home")).content.decode()
+    assert "2 reminders failed to send" in page

@@ -7,24 +7,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from refills import schedule
+from refills.labels import BOOKING_LABELS, STATUS_LABELS
 from refills.models import DosingMode
 
 register = template.Library()
-
-STATUS_LABELS = {
-    schedule.EMPTY: _("Empty"),
-    schedule.ALARMING: _("Alarming"),
-    schedule.OVERDUE: _("Overdue"),
-    schedule.DUE_SOON: _("Due soon"),
-    schedule.OK: _("OK"),
-    schedule.NO_FILL: _("No fill recorded"),
-}
-BOOKING_LABELS = {
-    schedule.BOOKED: _("Booked"),
-    schedule.BOOKED_LATE: _("Booked late"),
-    schedule.UNBOOKED: _("Not booked"),
-}
 
 
 @register.simple_tag

@@ -1,0 +1,1 @@
+"""The large-caseload benchmark (issue 8): `make bench` runs bench/run.py."""
