@@ -294,36 +294,15 @@ def explain(report: Report, *, log) -> None:
 
 # -- import -----------------------------------------------------------------------------
 
-HEADER = [
-    "mrn",
-    "first_name",
-    "last_name",
-    "date_of_birth",
-    "email",
-    "phone",
-    "reminders_opt_in",
-    "pump_model",
-    "serial_number",
-    "reservoir_ml",
-    "alarm_volume_ml",
-    "implant_date",
-    "eri_date",
-    "last_refill_date",
-    "volume_after_refill_ml",
-    "concentration_mcg_ml",
-    "daily_dose_mcg",
-    "bolus_allowance_mcg",
-    "compounded",
-    "next_appointment",
-]
-
 
 def import_csv(rows: int, today) -> str:
     """A valid caseload file of ``rows`` patients (SPEC section 7)."""
     rng = random.Random(8)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(HEADER)
+    from refills.importer_columns import COLUMNS  # the import format of SPEC section 7
+
+    writer.writerow(COLUMNS)
     models = ["synchromed-ii-20", "synchromed-ii-40", "prometra-ii-20", "prometra-ii-40", "other"]
     for n in range(rows):
         model = rng.choices(models, weights=[30, 36, 12, 16, 6])[0]

@@ -127,9 +127,10 @@ DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'cas
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Short web queries (bench/RESULTS.md): PostgreSQL's JIT compiled Today's counts for longer
     # than they ran (1.6 s at 100,000 pumps), and parallel workers for one request took the
-    # cores other requests needed (load test p95 933 ms with them, 555 ms without, 2 cores).
+    # cores other requests needed (load test p95 933 ms with them, 555 ms without, 2 cores);
+    # random_page_cost for SSD lets the planner use the list pages' partial indexes.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "options", "-c jit=off -c max_parallel_workers_per_gather=0"
+        "options", "-c jit=off -c max_parallel_workers_per_gather=0 -c random_page_cost=1.1"
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
