@@ -2,9 +2,8 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-export DJANGO_SETTINGS_MODULE ?= clinic.settings
 
-.PHONY: setup run test lint migrate demo bench clean
+.PHONY: setup run test lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -17,7 +16,7 @@ run: setup
 	DEBUG=$${DEBUG:-true} ./scripts/run_dev.sh
 
 test: setup
-	$(BIN)/pytest
+	DJANGO_SETTINGS_MODULE=clinic.settings_test $(BIN)/pytest
 
 lint: setup
 	$(BIN)/ruff check .
