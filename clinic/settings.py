@@ -12,11 +12,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env.string("VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env.boolean("DEBUG", False)
-SECRET_KEY = env.string("SECRET_KEY", "insecure-dev-key-for-make-run-only" if DEBUG else None)
-if not SECRET_KEY:
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured("Environment variable SECRET_KEY is required when DEBUG is off.")
+# Unset with DEBUG off it stays empty: Django then refuses anything that signs, and the web
+# server and the Celery worker read it at start-up (clinic.startup), so neither runs without
+# one, while commands that sign nothing (makemigrations, check) still work.
+SECRET_KEY = env.string("SECRET_KEY", "insecure-dev-key-for-make-run-only" if DEBUG else "")
 # Old keys still accepted for sessions and signed links while rotating (comma-separated).
 SECRET_KEY_FALLBACKS = env.string_list("SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env.string_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])

@@ -149,3 +149,49 @@ def test_security_headers_are_sent(client, staff):
     assert response["X-Frame-Options"] == "DENY"
     assert "default-src 'self'" in response["Content-Security-Policy"]
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def base_env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "DATABASE_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="clinic.settings", VAR_DIR="/tmp/itb-no-key-check", **extra)
+    return env
+
+
+def test_commands_that_sign_nothing_run_without_a_secret_key():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+
+
+def test_the_web_server_refuses_to_start_without_a_secret_key():
+    result = subprocess.run(
+        [sys.executable, "-c", "import clinic.wsgi"],
+        cwd=ROOT,
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+
+
+def test_the_celery_worker_refuses_to_start_without_a_secret_key():
+    celery = str(Path(sys.executable).parent / "celery")
+    result = subprocess.run(
+        [celery, "-A", "clinic", "worker", "--pool=solo", "-l", "WARNING"],
+        cwd=ROOT,
+        env=base_env(CELERY_BROKER_URL="memory://"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
