@@ -12,7 +12,7 @@ RUN pip install --no-cache-dir --require-hashes -r requirements.lock \
 COPY . .
 # collectstatic needs settings but no real secret or database.
 RUN SECRET_KEY=build-only-secret-key-not-used-at-run-time-0123456789abcdefgh ALLOWED_HOSTS=build \
-    SITE_URL=https://build DATABASE_URL=postgres://build/build CELERY_BROKER_URL=redis://build EMAIL_HOST=build \
+    SITE_URL=https://build DATABASE_URL=postgres://build/build CELERY_BROKER_URL=redis://build REDIS_URL=redis://build EMAIL_HOST=build \
     python manage.py collectstatic --no-input \
     && mkdir -p /app/var && chown -R caseload /app/var
 

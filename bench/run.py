@@ -75,6 +75,8 @@ def main() -> None:
         log(f"recreating database {database_url()}")
         reset_database(database_url())
 
+    cache_description = prepare_cache()
+
     import django
 
     django.setup()
@@ -97,6 +99,7 @@ def main() -> None:
 
     report = measure.Report(sizes=sizes, seeded=seeded, seed_seconds=seed_seconds)
     report.machine = machine_description()
+    report.machine["cache"] = cache_description
     if "pages" in stages:
         measure.pages(report, log=log)
     if "explain" in stages:
@@ -125,6 +128,21 @@ def main() -> None:
         partial = RESULTS.with_name("RESULTS.partial.md")
         partial.write_text(text)
         log(f"partial run: written {partial.relative_to(ROOT)} (bench/RESULTS.md unchanged)")
+
+
+def prepare_cache() -> str:
+    """Empty the benchmark's Redis database (cached counts of an earlier seeding would be
+    wrong: seeding bypasses the models' signals), or use the process's memory without Redis."""
+    import redis
+
+    url = os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/12")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).flushdb()
+    except redis.RedisError as error:
+        log(f"Redis at {url} not reachable ({error}): caching in each process's memory instead")
+        os.environ["REDIS_URL"] = ""
+        return "process memory (no Redis reachable)"
+    return f"Redis ({url}), emptied at start"
 
 
 def machine_description() -> dict:
@@ -163,7 +181,19 @@ def machine_description() -> dict:
         "Python": platform.python_version(),
         "Django": django.get_version(),
         "load average at start (1/5/15 min)": loadavg(),
+        "CPU speed reference (pure-Python loop, lower is faster)": cpu_reference(),
     }
+
+
+def cpu_reference() -> str:
+    """The same machine kind runs at different speeds from day to day (shared hosts): a fixed
+    pure-Python workload, timed, makes runs on different days comparable."""
+    samples = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        sum(i * i for i in range(2_000_000))
+        samples.append(time.perf_counter() - t0)
+    return f"{min(samples) * 1000:.0f} ms for sum(i * i for i in range(2,000,000)), best of 5"
 
 
 def loadavg() -> str:

@@ -24,6 +24,7 @@ COMPUTED_PUMP_FIELDS = [
     "due_soon_from",
     "replacement_due",
     "replacement_estimated",
+    "first_refill_booking",
     "updated_at",
     "created_at",
 ]

@@ -162,7 +162,20 @@ CELERY_BROKER_URL = env.url(
     f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}",
     ("redis", "rediss", "sqla+sqlite", "sqla+postgresql", "memory"),
 )
-REDIS_URL = env.url("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss"))
+# The cache (clinic.caseload_cache: Today's counts, the caseload total). Shared by every
+# process through Redis when REDIS_URL is set (required in production); else in this
+# process's memory, which is right for `make run`'s single web process only.
+REDIS_URL = env.url("REDIS_URL", "", ("redis", "rediss")) if env.string("REDIS_URL") else ""
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "itb"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 10000}}
+    )
+}
+# How long cached caseload numbers may live; every change to a clinic's data already
+# invalidates them (this bounds a change made outside the models' save and delete).
+CASELOAD_CACHE_SECONDS = env.integer("CASELOAD_CACHE_SECONDS", 60, minimum=0, maximum=3600)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_SERIALIZER = "json"

@@ -74,6 +74,10 @@ if not CELERY_BROKER_URL.startswith(("redis://", "rediss://")):  # noqa: F405
         "shared by the web, worker and beat processes."
     )
 
+# The caseload cache must be shared: a per-process cache would keep numbers that another
+# process's change has made stale (clinic.caseload_cache).
+_required("REDIS_URL", "redis://redis.internal:6379/1")
+
 _required("EMAIL_HOST", "smtp.clinic.example")
 _name, _address = parseaddr(DEFAULT_FROM_EMAIL)  # noqa: F405
 try:

@@ -142,6 +142,9 @@ class Pump(models.Model):
     due_soon_from = models.DateField(_("due soon from"), null=True, editable=False)
     replacement_due = models.DateField(_("replacement due"), null=True, editable=False)
     replacement_estimated = models.BooleanField(_("replacement date estimated"), default=True, editable=False)
+    # The date of the earliest scheduled refill appointment: decides the booking state
+    # (schedule.booking_state). Kept by refills.models.Appointment's save and delete.
+    first_refill_booking = models.DateField(_("first refill booked"), null=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -162,7 +165,14 @@ class Pump(models.Model):
             # columns let the lists and Today count a large caseload from the index alone.
             models.Index(
                 fields=["clinic", "refill_due"],
-                include=["patient", "empty_date", "alarm_date"],
+                include=[
+                    "patient",
+                    "empty_date",
+                    "alarm_date",
+                    "due_soon_from",
+                    "replacement_due",
+                    "first_refill_booking",
+                ],
                 condition=Q(status="active"),
                 name="pump_caseload_refill_due",
             ),
@@ -182,11 +192,15 @@ class Pump(models.Model):
         return f"{self.model.code} {self.serial_number}"
 
     def save(self, *args, **kwargs):
+        from refills.models import first_refill_booking
         from refills.services import compute_schedule
 
         # Alarm volume, ERI date and model feed the stored dates: recompute them first.
         for field, value in compute_schedule(self).items():
             setattr(self, field, value)
+        # Read again, so a save never writes back a booking date that an appointment changed
+        # since this object was loaded (an explant cancels the bookings, then saves the pump).
+        self.first_refill_booking = first_refill_booking(self.pk) if self.pk else None
         super().save(*args, **kwargs)
 
     @property

@@ -81,12 +81,12 @@ def status_q(status: str, today: date) -> Q:
     raise ValueError(f"unknown status {status!r}")
 
 
-def booking_expression(first_booking: str = "first_refill_booking") -> Case:
-    """booked / late / unbooked from the date of the earliest scheduled refill."""
+def booking_expression() -> Case:
+    """booked / late / unbooked from the stored date of the earliest scheduled refill."""
     return Case(
-        When(**{f"{first_booking}__isnull": True}, then=Value(schedule.UNBOOKED)),
+        When(first_refill_booking__isnull=True, then=Value(schedule.UNBOOKED)),
         When(refill_due__isnull=True, then=Value(schedule.BOOKED)),
-        When(**{f"{first_booking}__lte": F("refill_due")}, then=Value(schedule.BOOKED)),
+        When(first_refill_booking__lte=F("refill_due"), then=Value(schedule.BOOKED)),
         default=Value(schedule.BOOKED_LATE),
         output_field=models.CharField(),
     )
@@ -161,16 +161,13 @@ class PumpQuerySet(models.QuerySet):
             status_now=status_expression(today),
             status_rank=status_rank_expression(today),
             days_to_due=DaysFrom("refill_due", today),
-            # The earliest scheduled refill decides the booking (schedule.booking_state): one
-            # correlated lookup on the (pump, local_date) index per row shown, instead of two
-            # EXISTS that PostgreSQL turned into a scan of every scheduled appointment.
-            first_refill_booking=Subquery(
-                next_visit.filter(kind="refill").order_by("local_date").values("local_date")[:1]
-            ),
             next_appointment_date=Subquery(next_visit.values("local_date")[:1]),
             next_appointment_time=Subquery(next_visit.values("local_time")[:1]),
             next_appointment_kind=Subquery(next_visit.values("kind")[:1]),
-        ).annotate(booking=booking_expression())
+            # The earliest scheduled refill decides the booking (schedule.booking_state); its
+            # date is stored on the pump (refills.models.refresh_first_refill_booking).
+            booking=booking_expression(),
+        )
 
     def with_status_in(self, statuses, today: date):
         """Pumps whose status on ``today`` is one of ``statuses`` (none for an empty list)."""

@@ -465,8 +465,8 @@ class RowImporter:
 
     def write_new_rows(self) -> None:
         """Insert the checked new rows together, doing what each model's save() does: the
-        pump's stored schedule from its first fill, the fill's residual check, the
-        appointment's start in UTC, and save signals (so the audit trail has every row)."""
+        pump's stored schedule from its first fill and its first booked refill, the fill's
+        residual check, the appointment's start in UTC, and save signals (so the audit trail has every row)."""
         rows, self.new_rows = self.new_rows, []
         if not rows:
             return
@@ -476,6 +476,9 @@ class RowImporter:
                 row.pump.patient = row.patient
                 for field_name, value in compute_schedule(row.pump, events=(row.refill, [])).items():
                     setattr(row.pump, field_name, value)
+                booking = row.appointment
+                if booking is not None and (booking.kind, booking.status) == ("refill", "scheduled"):
+                    row.pump.first_refill_booking = booking.local_date  # what Appointment.save() stores
             bulk_save(Pump, [row.pump for row in rows])
             refills = [row.refill for row in rows if row.refill is not None]
             for refill in refills:

@@ -8,6 +8,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import signals
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -194,13 +196,56 @@ class Appointment(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.local_date} {self.local_time:%H:%M}"
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._saved_pump_id = instance.__dict__.get("pump_id")  # the pump to refresh if it moves
+        return instance
+
     def save(self, *args, **kwargs):
         self.starts_at = self.start_moment()
-        super().save(*args, **kwargs)
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            # Booking, reschedule, cancel, complete or a move to another pump: both pumps'
+            # stored first booking follow, in the same transaction.
+            refresh_first_refill_booking({getattr(self, "_saved_pump_id", None), self.pump_id})
+        self._saved_pump_id = self.pump_id
 
     def start_moment(self) -> datetime:
         """The appointment's start as an aware datetime in the clinic's zone."""
         return datetime.combine(self.local_date, self.local_time, tzinfo=self.patient.clinic.zone)
+
+
+def scheduled_refills():
+    """The appointments that book a refill: the booking state comes from the earliest one."""
+    return Appointment.objects.filter(kind=Appointment.Kind.REFILL, status=Appointment.Status.SCHEDULED)
+
+
+def first_refill_booking(pump_id: int):
+    """The date of a pump's earliest scheduled refill, or None."""
+    return scheduled_refills().filter(pump=pump_id).order_by("local_date").values_list("local_date", flat=True).first()
+
+
+def refresh_first_refill_booking(pump_ids) -> None:
+    """Store on each pump the date of its earliest scheduled refill (None when there is none).
+
+    One UPDATE whatever the number of pumps; called on every appointment save and delete
+    (queryset and cascade deletes too, through the post_delete signal below).
+    """
+    pump_ids = {pk for pk in pump_ids if pk is not None}
+    if pump_ids:
+        store_first_refill_booking(Pump.objects.filter(pk__in=pump_ids))
+
+
+def store_first_refill_booking(pumps) -> int:
+    """Recompute the stored first booked refill of every pump of the queryset ``pumps``."""
+    first = scheduled_refills().filter(pump=models.OuterRef("pk")).order_by("local_date").values("local_date")[:1]
+    return pumps.update(first_refill_booking=models.Subquery(first))
+
+
+@receiver(signals.post_delete, sender=Appointment)
+def _appointment_deleted(sender, instance, **kwargs):
+    refresh_first_refill_booking({instance.pump_id})
 
 
 from refills.outbox import Reminder, SweepRun  # noqa: E402,F401

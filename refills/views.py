@@ -8,8 +8,10 @@ from datetime import date, timedelta
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
-from django.db.models import BooleanField, Case, Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value, When
+from django.db import connection
+from django.db.models import BooleanField, Case, Count, ExpressionWrapper, F, OuterRef, Q, Subquery, Value, When
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
@@ -19,13 +21,14 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.export import ExportMixin
 
+from clinic import caseload_cache
 from clinic.access import ClinicAccessMixin, Role, scoped
 from clinic.audit import log_export
 from patients.models import Patient, Pump
 from patients.querysets import DaysFrom, counting_status_q, head_q
 from refills import schedule
 from refills.filters import CaseloadFilter, ReplacementFilter, ReviewFilter
-from refills.models import Appointment, Refill
+from refills.models import Refill
 from refills.outbox import Reminder
 from refills.tables import CaseloadTable, OverdueTable, ReplacementTable, SafeTableExport
 from refills.templatetags.dashboard import CountCard, url_with_query
@@ -78,24 +81,21 @@ PUMP_CARDS = [
 
 
 def today_counts(clinic, today: date, user) -> dict:
-    """Every Today number for the clinic and for ``user``'s own patients, in three queries.
+    """Every Today number for the clinic and for ``user``'s own patients, in two queries.
 
-    One pass over the followed pumps counts the status and replacement cards with plain
-    date comparisons (counting_status_q), for the clinic and (grouped) for ``user``'s own
-    patients; the booking lookup runs only for due-soon pumps;
-    "booked late" is a join with the scheduled refills. No correlated lookup runs for every
-    pump and no patient row is read, so the page stays fast on a large caseload.
+    One pass over the followed pumps counts every pump card with plain comparisons of
+    stored columns (counting_status_q; the booking from the stored first booked refill),
+    for the clinic and (grouped) for ``user``'s own patients. The index on (clinic,
+    refill_due) includes every column tested, so PostgreSQL counts from the index alone.
     """
     mine = Q(patient__in=Patient.objects.filter(clinic=clinic, manager=user).values("pk"))
-    scheduled_refills = Appointment.objects.filter(
-        pump=OuterRef("pk"), kind=Appointment.Kind.REFILL, status=Appointment.Status.SCHEDULED
-    )
     conditions = {
         "empty": counting_status_q(schedule.EMPTY, today),
         "alarming": counting_status_q(schedule.ALARMING, today),
         "overdue": counting_status_q(schedule.OVERDUE, today),
-        # The date test comes first, so the booking lookup runs for due-soon pumps only.
-        "due_soon_unbooked": counting_status_q(schedule.DUE_SOON, today) & ~Exists(scheduled_refills),
+        "due_soon_unbooked": counting_status_q(schedule.DUE_SOON, today) & Q(first_refill_booking__isnull=True),
+        # Booked, but the earliest booked refill is after refill due (booking_expression).
+        "booked_late": Q(first_refill_booking__gt=F("refill_due")),
         "replacements": Q(replacement_due__lte=today + timedelta(days=schedule.URGENT_REPLACEMENT_DAYS)),
     }
     followed = scoped(Pump.objects.active(), clinic)
@@ -115,12 +115,6 @@ def today_counts(clinic, today: date, user) -> dict:
             counts[key] += group[key]
             if group["mine"]:
                 counts[f"my_{key}"] += group[key]
-    # Booked late: a scheduled refill after refill due, and none on or before it.
-    late = followed.filter(
-        Exists(scheduled_refills.filter(local_date__gt=OuterRef("refill_due"))),
-        ~Exists(scheduled_refills.filter(local_date__lte=OuterRef("refill_due"))),
-    )
-    counts.update(late.aggregate(booked_late=Count("clinic"), my_booked_late=Count("clinic", filter=mine)))
     # The flagged refills are few: each looks up its pump's clinic and manager (a primary-key
     # lookup), where a join made PostgreSQL read every pump of the clinic.
     pump = Pump.objects.filter(pk=OuterRef("pump_id"))
@@ -166,7 +160,12 @@ class TodayView(ClinicAccessMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        counts = today_counts(self.clinic, self.today, self.request.user)
+        # Counted once per caseload change (clinic.caseload_cache), not on every visit.
+        counts = caseload_cache.cached(
+            self.clinic.pk,
+            ("today", self.request.user.pk, self.today.isoformat()),
+            lambda: today_counts(self.clinic, self.today, self.request.user),
+        )
         context.update(
             counts=counts,
             clinic_cards=today_cards(counts),
@@ -187,13 +186,47 @@ class BoundedPaginator(Paginator):
         super().__init__(object_list, min(max(int(per_page), 1), MAX_PER_PAGE), *args, **kwargs)
 
 
+def capped_counts(querysets, cap: int) -> tuple[int, ...]:
+    """How many rows each queryset has, counting no further than ``cap``, in one query.
+
+    Each count reads at most ``cap`` index entries, whatever the size of the caseload.
+    """
+    parts, params = [], []
+    for n, queryset in enumerate(querysets):
+        try:
+            sql, query_params = queryset.order_by().values("pk")[:cap].query.sql_with_params()
+        except EmptyResultSet:  # a filter no row can match (an empty choice list)
+            parts.append("0")
+            continue
+        # Django's own SQL for the queryset, its values bound as parameters.
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) capped_{n})")  # noqa: S608
+        params.extend(query_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        return tuple(cursor.fetchone())
+
+
+def list_total(view, queryset) -> int:
+    """The number of rows of a list, cached until the clinic's data changes."""
+    try:
+        key = repr(queryset.query.sql_with_params())
+    except EmptyResultSet:
+        return 0
+    # Counting clinic_id (never null) rather than id: the caseload index covers every column read.
+    return caseload_cache.cached(
+        view.clinic.pk, ("list total", key), lambda: queryset.aggregate(total=Count("clinic"))["total"]
+    )
+
+
 def urgent_pages(view, queryset):
     """A page of a list in its default (urgent_first) order reads only the pumps that can be on it.
 
     Status is the first sort key, so when the empty pumps alone fill the pages up to this one,
     only they are read and sorted; else the empty and alarming ones, and so on (head_q is the
-    last step before the whole list). The counts come from one pass that also gives the
-    paginator its total. On 100,000 pumps the first page sorted 18,000 rows joined with
+    last step before the whole list). Which step suffices is found by counting each up to
+    the rows needed (capped_counts), so it costs the same on any caseload. The total for the
+    paginator is the one count of every row: it is cached until the clinic's data changes
+    (clinic.caseload_cache). On 100,000 pumps the first page sorted 18,000 rows joined with
     their patients; now about a thousand (bench/RESULTS.md).
     """
     if view.export_format or view.request.GET.get("sort"):
@@ -206,20 +239,14 @@ def urgent_pages(view, queryset):
     needed = max(page, 1) * min(max(per_page, 1), MAX_PER_PAGE)
     today = view.today
     steps = [schedule.EMPTY, schedule.ALARMING, schedule.OVERDUE]
-    # Counting clinic_id (never null) rather than id: the caseload index covers every column read.
-    counts = queryset.aggregate(
-        total=Count("clinic"),
-        head=Count("clinic", filter=head_q(today)),
-        **{status: Count("clinic", filter=counting_status_q(status, today)) for status in steps},
-    )
-    narrowed = queryset.filter(head_q(today)) if counts["head"] >= needed else queryset
-    covered = 0
-    for n, status in enumerate(steps):
-        covered += counts[status]
-        if covered >= needed:
-            narrowed = queryset.with_status_in(steps[: n + 1], today)
+    candidates = [queryset.with_status_in(steps[: n + 1], today) for n in range(len(steps))]
+    candidates.append(queryset.filter(head_q(today)))
+    narrowed = queryset
+    for candidate, found in zip(candidates, capped_counts(candidates, needed), strict=True):
+        if found >= needed:
+            narrowed = candidate
             break
-    return narrowed.with_known_count(counts["total"])
+    return narrowed.with_known_count(list_total(view, queryset))
 
 
 class LoggedExportMixin(ExportMixin):

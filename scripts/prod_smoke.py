@@ -301,6 +301,7 @@ def production_env(tmp: Path, smtp_port: int, web_port: int) -> dict:
         DATABASE_URL=f"{PG_URL}/{DB_NAME}",
         DATABASE_CONN_MAX_AGE="60",
         CELERY_BROKER_URL=REDIS_URL,
+        REDIS_URL=REDIS_URL,
         EMAIL_HOST="127.0.0.1",
         EMAIL_PORT=str(smtp_port),
         EMAIL_TIMEOUT="10",

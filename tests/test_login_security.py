@@ -8,6 +8,8 @@ from pathlib import Path
 from django.conf import settings
 from django.urls import reverse
 
+from tests.production_env import production_env
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -73,22 +75,6 @@ def test_use_slides_the_idle_timeout_with_at_most_one_write_a_minute(client, sta
         assert (expiry() - first).total_seconds() == 61
         clock.shift(30 * 60 + 1)
         assert client.get(reverse("home")).status_code == 302  # idle too long: log in again
-
-
-def production_env(**extra):
-    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="clinic.settings_production",
-        SECRET_KEY="x7Gq2-prod-like-secret-key-for-the-deploy-check-test-0123456789abcdef",
-        ALLOWED_HOSTS="caseload.example.invalid",
-        SITE_URL="https://caseload.example.invalid",
-        DATABASE_URL="postgres://caseload@127.0.0.1:5432/caseload",  # not connected to by these checks
-        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
-        EMAIL_HOST="smtp.example.invalid",
-        VAR_DIR="/tmp/itb-deploy-check",
-        **extra,
-    )
-    return env
 
 
 def test_check_deploy_is_clean_under_production_settings():

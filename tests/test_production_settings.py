@@ -4,7 +4,6 @@ setting, persistent checked database connections, and JSON logs that leak nothin
 import io
 import json
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from clinic.log_format import JsonFormatter
+from tests.production_env import production_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PRINT_SETTINGS = (
@@ -20,26 +20,6 @@ PRINT_SETTINGS = (
     "'exempt': s.SECURE_REDIRECT_EXEMPT, 'hijack': s.CELERY_WORKER_HIJACK_ROOT_LOGGER, "
     "'formatter': s.LOGGING['formatters']['json'], 'stream': s.LOGGING['handlers']['stdout']['stream']}))"
 )
-
-
-def production_env(**changes):
-    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL", "DATABASE_CONN_MAX_AGE")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="clinic.settings_production",
-        SECRET_KEY="q3Vt8-prod-like-secret-key-for-the-settings-tests-0123456789abcdef",
-        ALLOWED_HOSTS="caseload.example.invalid",
-        SITE_URL="https://caseload.example.invalid",
-        DATABASE_URL="postgres://caseload@127.0.0.1:5432/caseload",
-        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
-        EMAIL_HOST="smtp.example.invalid",
-        VAR_DIR="/tmp/itb-settings-check",
-    )
-    for name, value in changes.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return env
 
 
 def start(code: str = PRINT_SETTINGS, **changes) -> subprocess.CompletedProcess:
@@ -83,6 +63,7 @@ def test_connection_age_can_be_set_and_zero_turns_persistence_off():
         ({"CELERY_BROKER_URL": None}, "Environment variable CELERY_BROKER_URL is required"),
         ({"CELERY_BROKER_URL": "sqla+sqlite:////tmp/b.sqlite3"}, "CELERY_BROKER_URL must be a Redis URL"),
         ({"EMAIL_HOST": None}, "Environment variable EMAIL_HOST is required"),
+        ({"REDIS_URL": None}, "Environment variable REDIS_URL is required"),
         ({"EMAIL_PORT": "25a"}, "EMAIL_PORT must be an integer"),
         ({"DEFAULT_FROM_EMAIL": "no address"}, "DEFAULT_FROM_EMAIL must be an address"),
         ({"ALLOWED_HOSTS": "https://caseload.example.invalid"}, "ALLOWED_HOSTS holds host names"),

@@ -18,7 +18,6 @@ from refills.labels import BOOKING_LABELS, STATUS_LABELS
 register = template.Library()
 
 
-
 @register.simple_tag
 def url_if_exists(name: str, *args, **kwargs) -> str:
     """reverse(name, ...) or "" when no such URL exists (yet)."""
