@@ -8,7 +8,7 @@ from datetime import date
 
 from django.apps import apps
 from django.db import models
-from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
 
 from refills import schedule
 
@@ -131,11 +131,15 @@ class PumpQuerySet(models.QuerySet):
     def active(self):
         """Implanted pumps of patients the clinic still follows.
 
-        "Patient not in the (few) patients no longer followed" rather than a join on the
-        patient's status: counting a large caseload then reads the pumps only.
+        "No such patient among the (few) no longer followed" (NOT EXISTS on the partial index
+        patient_not_followed) rather than a join on the patient's status: PostgreSQL probes
+        the index for the few rows a page reads, and hashes the few unfollowed patients to
+        count a whole caseload. NOT IN would hash every unfollowed patient of the
+        installation in every query, even for a page of 50 (bench/FINDINGS.md).
         """
-        not_followed = apps.get_model("patients", "Patient").objects.exclude(status="active").values("pk")
-        return self.filter(status="active").exclude(patient__in=not_followed)
+        patients = apps.get_model("patients", "Patient").objects
+        not_followed = patients.filter(pk=OuterRef("patient_id")).exclude(status="active")
+        return self.filter(status="active").filter(~Exists(not_followed))
 
     def with_known_count(self, count: int):
         """This queryset, answering count() with ``count`` (already counted in another query)."""

@@ -240,10 +240,14 @@ def urgent_pages(view, queryset):
     today = view.today
     steps = [schedule.EMPTY, schedule.ALARMING, schedule.OVERDUE]
     candidates = [queryset.with_status_in(steps[: n + 1], today) for n in range(len(steps))]
+    # head_q in its two halves: with the OR, PostgreSQL read the pumps of every clinic.
+    halves = [queryset.filter(refill_due__lte=today), queryset.filter(refill_due__isnull=True)]
+    *found, dated, unfilled = capped_counts([*candidates, *halves], needed)
     candidates.append(queryset.filter(head_q(today)))
+    found.append(dated + unfilled)
     narrowed = queryset
-    for candidate, found in zip(candidates, capped_counts(candidates, needed), strict=True):
-        if found >= needed:
+    for candidate, rows in zip(candidates, found, strict=True):
+        if rows >= needed:
             narrowed = candidate
             break
     return narrowed.with_known_count(list_total(view, queryset))
