@@ -93,8 +93,12 @@ class RefillForm(FillEventForm):
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def __init__(self, *args, initial_fill: bool = False, **kwargs):
+    def __init__(self, *args, initial_fill: bool = False, residual_required: bool = True, **kwargs):
+        """``residual_required=False``: a fill the clinic already gave and records from its own
+        records (the caseload import), where the volume removed was not kept; its residual is
+        then not checked (refills.services.apply_residual_check skips a missing one)."""
         self.initial_fill = initial_fill
+        self.residual_required = residual_required
         super().__init__(*args, **kwargs)
         self.fields["bolus_allowance_mcg"].required = False
         self.fields["bridge_bolus_confirmed"].label = _("A bridge bolus was programmed for the concentration change")
@@ -141,7 +145,8 @@ class RefillForm(FillEventForm):
             if value is not None and not Decimal(0) <= value <= reservoir:
                 self.add_error(field, _("The volume must be between 0 and the %(r)s mL reservoir.") % {"r": reservoir})
         if (
-            not self.initial_fill
+            self.residual_required
+            and not self.initial_fill
             and cleaned.get("volume_removed_ml") is None
             and "volume_removed_ml" not in self.errors
         ):

@@ -365,7 +365,11 @@ class RowImporter:
         if previous is not None and concentration is not None and previous.concentration_mcg_ml != concentration:
             data["bridge_bolus_confirmed"] = True
         initial_fill = existing.is_initial_fill if existing else previous is None
-        form = RefillForm(data, instance=existing, pump=pump, today=self.today, initial_fill=initial_fill)
+        # The file has no residual column (SPEC section 7): a newer fill than the one on
+        # record is taken without one, as the clinic's own record of a fill already given.
+        form = RefillForm(
+            data, instance=existing, pump=pump, today=self.today, initial_fill=initial_fill, residual_required=False
+        )
         self._save(context, "refill", form, REFILL_COLUMNS | REFILL_ERROR_COLUMNS, anchor="last_refill_date")
 
     def _appointment(self, context: RowContext, patient: Patient, pump: Pump) -> None:

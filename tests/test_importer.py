@@ -104,3 +104,43 @@ def test_duplicate_header_column_is_a_problem(clinic):
     result = run_import(clinic, ",".join([*COLUMNS, "MRN"]) + "\n")
 
     assert [str(p) for p in result.problems] == ["row 1, column mrn: This column appears twice in the header."]
+
+
+def test_a_later_fill_in_a_reimported_file_is_recorded_without_a_residual(clinic):
+    """A clinic re-syncs from its spreadsheet after a refill: the file has no residual column."""
+    run_import(clinic, csv_text(GOOD_ROWS))
+    pump = Pump.objects.get(serial_number="SN-1")
+    before = pump.refill_due
+
+    result = run_import(clinic, csv_text(with_changes(0, last_refill_date="2026-02-20")))
+
+    assert result.applied, [str(p) for p in result.problems]
+    assert result.rows[0].actions["refill"] == CREATED
+    latest = pump.refills.order_by("-performed_on").first()
+    assert str(latest.performed_on) == "2026-02-20"
+    assert latest.volume_removed_ml is None and latest.residual_discrepancy_ml is None
+    assert not latest.needs_review and not latest.is_initial_fill
+    pump.refresh_from_db()
+    assert str(pump.last_refill_date) == "2026-02-20" and pump.refill_due > before
+    # The same file again changes nothing.
+    again = run_import(clinic, csv_text(with_changes(0, last_refill_date="2026-02-20")))
+    assert again.counts()["refill"] == {"created": 0, "changed": 0}
+
+
+def test_the_refill_form_still_requires_the_residual(clinic):
+    """Only the import takes a later fill without its residual: the refill page asks for it."""
+    from refills.forms import RefillForm
+
+    run_import(clinic, csv_text(GOOD_ROWS))
+    pump = Pump.objects.get(serial_number="SN-1")
+    data = {
+        "performed_on": "2026-02-20",
+        "volume_added_ml": "18",
+        "volume_after_ml": "20",
+        "concentration_mcg_ml": "2000",
+        "daily_dose_mcg": "400",
+        "dosing_mode": "simple",
+    }
+    form = RefillForm(data, pump=pump, today=pump.clinic.today())
+    assert not form.is_valid()
+    assert "volume_removed_ml" in form.errors
