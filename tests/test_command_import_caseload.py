@@ -181,13 +181,17 @@ def test_empty_cell_keeps_stored_value(clinic, tmp_path):
     assert Patient.objects.get(mrn="A100").phone == "0100 111 2222"
 
 
-def test_later_refill_needs_the_residual_so_is_a_row_error(clinic, tmp_path):
+def test_a_later_refill_in_a_resynced_file_is_recorded(clinic, tmp_path):
+    """The file has no residual column: a later fill is recorded without one (not flagged)."""
     run(write(tmp_path, csv_text(GOOD_ROWS)))
+    before = Refill.objects.count()
 
-    message, err = run_failing(write(tmp_path, csv_text(with_changes(0, last_refill_date="2026-02-20")), "v2.csv"))
+    out, err = run(write(tmp_path, csv_text(with_changes(0, last_refill_date="2026-02-20")), "v2.csv"))
 
-    assert "row 2, column last_refill_date: Enter the volume removed (the actual residual)." in err
-    assert Refill.objects.count() == 2
+    assert err == ""
+    assert Refill.objects.count() == before + 1
+    later = Refill.objects.get(performed_on="2026-02-20")
+    assert later.volume_removed_ml is None and not later.needs_review
 
 
 def test_several_bad_rows_report_every_problem_and_write_nothing(clinic, tmp_path):
