@@ -14,7 +14,7 @@ programs poll every few minutes to hours; one entry a day keeps the trail readab
 from datetime import datetime, timedelta
 
 from django.contrib import messages
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -206,9 +206,8 @@ class CalendarFeedsView(ClinicAccessMixin, TemplateView):
             return redirect("calendar_feeds")
         label = CalendarFeed.Scope(scope).label
         if action == "revoke":
-            revoked = CalendarFeed.objects.filter(
-                clinic=self.clinic, user=request.user, scope=scope, revoked_at__isnull=True
-            ).update(revoked_at=timezone.now())
+            with transaction.atomic():
+                revoked = CalendarFeed.revoke_live(self.clinic, request.user, scope)
             if revoked:
                 messages.success(request, _("Feed '%(label)s' revoked: its URL no longer works.") % {"label": label})
             else:

@@ -117,11 +117,27 @@ class CalendarFeed(models.Model):
         """
         token = secrets.token_urlsafe(32)
         with transaction.atomic():
-            cls.objects.filter(clinic=clinic, user=user, scope=scope, revoked_at__isnull=True).update(
-                revoked_at=timezone.now()
-            )
+            cls.revoke_live(clinic, user, scope)
             feed = cls.objects.create(clinic=clinic, user=user, scope=scope, token_hash=hash_token(token))
         return feed, token
+
+    @classmethod
+    def revoke_live(cls, clinic, user, scope: str) -> int:
+        """Revoke the member's live feed of this scope (at most one); returns how many.
+
+        One save per feed rather than an update(), so the audit trail records it.
+        """
+        feeds = list(
+            cls.objects.select_for_update().filter(clinic=clinic, user=user, scope=scope, revoked_at__isnull=True)
+        )
+        for feed in feeds:
+            feed.revoked_at = timezone.now()
+            feed.save(update_fields=["revoked_at"])
+        return len(feeds)
+
+    def get_additional_data(self) -> dict:
+        """Scope for the audit trail: the clinic's history shows feeds made and revoked."""
+        return {"clinic_id": self.clinic_id, "patient_id": None}
 
     @classmethod
     def live_for_token(cls, token: str) -> "CalendarFeed | None":

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",  # the built-in widget templates, for FORM_RENDERER below
     "django_tables2",
     "django_filters",
     "auditlog",
@@ -121,6 +122,8 @@ TEMPLATES = [
         },
     },
 ]
+# Form widgets render through TEMPLATES, so templates/django/forms/ can override one.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'caseload.sqlite3'}")}
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
@@ -224,6 +227,11 @@ CELERY_BEAT_SCHEDULE["sweep-reminders"] = {
     "task": "refills.tasks.sweep_reminders",
     "schedule": float(REMINDER_SWEEP_SECONDS),  # a fixed interval in UTC, whatever the clinics' zones
     "options": {"expires": REMINDER_SWEEP_SECONDS - 5},  # a backlog of sweeps is pointless
+}
+CELERY_BEAT_SCHEDULE["purge-stale-imports"] = {
+    "task": "refills.tasks.purge_stale_imports",
+    "schedule": 3600.0,  # uploads not confirmed within PendingImport.LIFETIME hold patient data
+    "options": {"expires": 3000},
 }
 
 # Email: a file sink by default so `make run` needs no mail server.

@@ -258,7 +258,7 @@ class PumpForm(ClinicScopedForm):
 
 
 class ExplantForm(forms.Form):
-    """The date a pump came out: not in the future, not before its implant."""
+    """The date a pump came out: not in the future, not before its implant or its last fill."""
 
     explant_date = forms.DateField(
         label=_("Explant date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -280,4 +280,16 @@ class ExplantForm(forms.Form):
                 _("This date is before the pump's implant date (%(implant)s)."),
                 params={"implant": self.pump.implant_date},
             )
+        # A fill or program change recorded after the explant would be on a pump no longer in.
+        last_event = max(
+            (d for d in (self.pump.last_refill_date, self._last_program_change()) if d is not None), default=None
+        )
+        if last_event is not None and day < last_event:
+            raise forms.ValidationError(
+                _("This date is before the pump's last recorded fill or program change (%(day)s)."),
+                params={"day": last_event},
+            )
         return day
+
+    def _last_program_change(self):
+        return self.pump.program_changes.order_by("-performed_on").values_list("performed_on", flat=True).first()

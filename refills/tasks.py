@@ -30,6 +30,18 @@ def sweep_reminders() -> None:
     )
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def purge_stale_imports() -> int:
+    """Delete uploaded caseload files left unconfirmed past their lifetime: they hold
+    patient data, so they must not wait for the next upload to go."""
+    from clinic.models import PendingImport
+
+    deleted, _ = PendingImport.objects.stale().delete()
+    if deleted:
+        logger.info("purged %d expired pending import(s)", deleted)
+    return deleted
+
+
 @shared_task(
     bind=True,
     acks_late=True,

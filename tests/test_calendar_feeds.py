@@ -12,7 +12,7 @@ from icalendar import Calendar
 from clinic.models import CalendarFeed, Membership
 from clinic.models_exchange import hash_token
 from refills.models import Appointment
-from tests.factories import AppointmentFactory, PatientFactory, PumpFactory
+from tests.factories import AppointmentFactory, PatientFactory, PumpFactory, UserFactory
 
 NOW = "2026-03-01 10:00:00+00:00"
 LONDON = ZoneInfo("Europe/London")
@@ -191,6 +191,29 @@ def test_each_member_revokes_only_their_own_feed(client, staff, manager, appoint
 
     assert client.get(staff_path).status_code == 200
     assert CalendarFeed.objects.filter(revoked_at__isnull=True).get().user == staff
+
+
+def test_feeds_made_replaced_and_revoked_are_in_the_audit_trail(client, staff, clinic, appointments):
+    create_feed(client, staff)
+    create_feed(client, staff)  # replaces the first
+    client.force_login(staff)
+    client.post(reverse("calendar_feeds"), {"action": "revoke", "scope": "mine"})
+
+    entries = LogEntry.objects.get_for_model(CalendarFeed).order_by("pk")
+    assert [(e.action, e.actor, sorted(e.changes)) for e in entries] == [
+        (LogEntry.Action.CREATE, staff, ["revoked_at", "scope", "user"]),
+        (LogEntry.Action.UPDATE, staff, ["revoked_at"]),
+        (LogEntry.Action.CREATE, staff, ["revoked_at", "scope", "user"]),
+        (LogEntry.Action.UPDATE, staff, ["revoked_at"]),
+    ]
+    assert all(e.additional_data["clinic_id"] == clinic.pk for e in entries)
+    hashes = set(CalendarFeed.objects.values_list("token_hash", flat=True))
+    assert not any(h in str(e.changes) for e in entries for h in hashes)
+    # The clinic's audit page shows them.
+    admin = Membership.objects.create(clinic=clinic, user=UserFactory(username="feed-auditor"), role="admin").user
+    client.force_login(admin)
+    page = client.get(reverse("audit_log"))
+    assert page.status_code == 200 and "calendar feed" in page.content.decode().lower()
 
 
 def test_bad_post_is_a_message_not_an_error(client, staff):

@@ -1,6 +1,5 @@
 """Optional TOTP two-factor sign-in, which a clinic admin can require."""
 
-
 from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice

@@ -341,6 +341,17 @@ def test_expired_pending_file_is_not_used(admin_client):
     assert PendingImport.objects.count() == 1
 
 
+def test_the_hourly_task_purges_expired_files_only(admin_client, settings):
+    from refills.tasks import purge_stale_imports
+
+    upload(admin_client, csv_text(GOOD_ROWS))
+    assert purge_stale_imports() == 0
+    PendingImport.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    assert purge_stale_imports() == 1
+    assert not PendingImport.objects.exists()
+    assert settings.CELERY_BEAT_SCHEDULE["purge-stale-imports"]["task"] == "refills.tasks.purge_stale_imports"
+
+
 def test_template_has_the_header_and_one_example_row_that_imports(admin_client, clinic):
     response = admin_client.get(reverse("import_template"))
 

@@ -1,0 +1,50 @@
+"""templates/django/forms/widgets/select.html renders exactly what Django's own does."""
+
+from pathlib import Path
+
+import django
+import pytest
+from django import forms
+from django.forms.renderers import TemplatesSetting, get_default_renderer
+from django.template import engines
+
+DJANGO_SELECT = Path(django.__file__).parent / "forms/templates/django/forms/widgets/select.html"
+
+
+class Choices(forms.Form):
+    plain = forms.ChoiceField(choices=[("", "Any"), ("a", "A & B"), ("b", '"Quoted"')], required=False)
+    grouped = forms.ChoiceField(choices=[("Group <1>", [("1", "One"), ("2", "Two")]), ("3", "Three")])
+    several = forms.MultipleChoiceField(choices=[(1, "One"), (2, "Two"), (3, "Three")], required=False)
+    flag = forms.NullBooleanField(required=False)
+    disabled = forms.ChoiceField(choices=[("x", "X")], disabled=True, required=False)
+
+
+class DjangosOwn(TemplatesSetting):
+    """The same renderer, with Django's select.html instead of the project's."""
+
+    def get_template(self, template_name):
+        if template_name == "django/forms/widgets/select.html":
+            return engines["django"].from_string(DJANGO_SELECT.read_text())
+        return super().get_template(template_name)
+
+
+def test_the_project_select_is_the_one_in_use():
+    template = get_default_renderer().get_template("django/forms/widgets/select.html")
+    assert "written in place" in template.template.source
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"plain": "a", "grouped": "2", "several": ["1", "3"], "flag": "true"},
+        {"plain": "b", "grouped": "3", "several": ["2"], "flag": "false", "disabled": "x"},
+        {"plain": "<script>", "grouped": "nope"},
+    ],
+)
+def test_same_html_as_djangos_template(data):
+    ours = Choices(data or None)
+    theirs = Choices(data or None, renderer=DjangosOwn())
+    for name in Choices.base_fields:
+        assert str(ours[name]) == str(theirs[name]), name
+    assert "selected" in str(Choices({"plain": "a"})["plain"])
