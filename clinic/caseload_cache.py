@@ -19,8 +19,10 @@ failure falls back to computing the numbers: it never fails a page.
 
 import hashlib
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Hashable
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.cache import cache
@@ -59,6 +61,25 @@ def changed(clinic_id: int | None) -> None:
         transaction.on_commit(lambda: invalidate(clinic_id))
 
 
+_marking = threading.local()
+
+
+@contextmanager
+def one_change(clinic_id: int):
+    """Inside, saves and deletes mark nothing; the clinic changes once, at the end.
+
+    For bulk work on one clinic (the caseload import writes tens of thousands of rows):
+    one invalidation at commit rather than one per row.
+    """
+    depth = getattr(_marking, "suspended", 0)
+    _marking.suspended = depth + 1
+    try:
+        yield
+    finally:
+        _marking.suspended = depth
+        changed(clinic_id)
+
+
 def cached(clinic_id: int, parts: tuple[Hashable, ...], compute: Callable[[], object]):
     """``compute()``, or its result for the same ``parts`` and caseload version."""
     try:
@@ -89,7 +110,7 @@ def _clinic_of(instance) -> int | None:
 
 
 def _on_change(sender, instance, raw=False, **kwargs):
-    if not raw:  # fixtures
+    if not raw and not getattr(_marking, "suspended", 0):  # not fixtures, not inside one_change()
         changed(_clinic_of(instance))
 
 

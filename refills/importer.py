@@ -25,6 +25,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic import caseload_cache
 from clinic.audit import batched_entries
 from clinic.models import Clinic
 from patients.forms import PatientForm, PumpForm
@@ -166,7 +167,7 @@ def run_import(
     if table.problems:
         return result
     importer = RowImporter(clinic)
-    with transaction.atomic():
+    with transaction.atomic(), caseload_cache.one_change(clinic.pk):
         for row in table.rows:
             result.rows.append(importer.import_row(row))
         if result.ok:

@@ -234,3 +234,18 @@ def test_the_caseload_total_is_counted_once_per_change(
     assert client.get(url).context["table"].page.paginator.count == 2
     # A filter is a list of its own, with its own total.
     assert client.get(url, {"status": schedule.OK}).context["table"].page.paginator.count == 1
+
+
+def test_an_import_invalidates_once_whatever_its_size(clinic, django_capture_on_commit_callbacks):
+    from refills.importer import run_import
+    from tests.test_command_import_caseload import GOOD_ROWS, NOW, csv_text
+
+    before = caseload_cache.version(clinic.pk)
+    with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True) as callbacks:
+        result = run_import(clinic, csv_text(GOOD_ROWS))
+    assert result.applied and len(callbacks) == 1
+    assert caseload_cache.version(clinic.pk) != before
+    # Saves after the import mark their clinic again.
+    with django_capture_on_commit_callbacks() as callbacks:
+        pump_with_status(clinic, schedule.OK)
+    assert callbacks
