@@ -182,7 +182,8 @@ class Report:
         out += ["", "## Results", "", self.table(), ""]
         out += ["## All page timings (server time in-process, Django test Client, logged in as staff)", ""]
         out += [
-            f"{WARMUP} warm-up requests, then the median and p95 of {REPEAT}; queries counted on one more request.",
+            f"{WARMUP} warm-up requests, then the median and p95 of {REPEAT}, the sizes taking turns request by "
+            "request; queries counted on one more request.",
             "",
             "| page | " + " | ".join(f"{s:,} pumps" for s in self.sizes) + " |",
             "|---|" + "---|" * len(self.sizes),
@@ -263,28 +264,37 @@ def page_url(page: str, entry) -> str:
     return ALL_PAGES[page].format(patient=entry.rich_patient_id)
 
 
+def timed_get(client, page: str, entry) -> float:
+    """One request for ``page`` of ``entry``'s clinic; its server time in ms."""
+    if page in COUNTING_PAGES:
+        caseload_cache.invalidate(entry.clinic.pk)  # as a committed change does
+    url = page_url(page, entry)
+    t0 = time.perf_counter()
+    response = client.get(url)
+    elapsed = ms(time.perf_counter() - t0)
+    assert response.status_code == 200, (url, response.status_code)
+    return elapsed
+
+
 def pages(report: Report, *, log) -> None:
-    for size in report.sizes:
-        entry = report.seeded[size]
-        client = staff_client(entry.staff)
-        for page in ALL_PAGES:
-            url = page_url(page, entry)
-            for _ in range(WARMUP):
-                response = client.get(url)
-                assert response.status_code == 200, (url, response.status_code)
-            samples = []
-            for _ in range(REPEAT):
-                if page in COUNTING_PAGES:
-                    caseload_cache.invalidate(entry.clinic.pk)  # as a committed change does
-                t0 = time.perf_counter()
-                response = client.get(url)
-                samples.append(ms(time.perf_counter() - t0))
-                assert response.status_code == 200
+    """Each page at every size, the sizes taking turns request by request: whatever else the
+    machine does meanwhile (autovacuum, a checkpoint, another process) then weighs on every
+    size alike, and the ratios compare like with like."""
+    clients = {size: staff_client(report.seeded[size].staff) for size in report.sizes}
+    for page in ALL_PAGES:
+        samples = {size: [] for size in report.sizes}
+        for _ in range(WARMUP):
+            for size in report.sizes:
+                timed_get(clients[size], page, report.seeded[size])
+        for _ in range(REPEAT):
+            for size in report.sizes:
+                samples[size].append(timed_get(clients[size], page, report.seeded[size]))
+        for size in report.sizes:
             if page in COUNTING_PAGES:
-                caseload_cache.invalidate(entry.clinic.pk)
+                caseload_cache.invalidate(report.seeded[size].clinic.pk)
             with CaptureQueriesContext(connection) as captured:
-                client.get(url)
-            report.timings[(page, size)] = median_p95(samples)
+                clients[size].get(page_url(page, report.seeded[size]))
+            report.timings[(page, size)] = median_p95(samples[size])
             report.queries[(page, size)] = len(captured)
             if size == max(report.sizes):
                 report.captured[page] = [q["sql"] for q in captured.captured_queries]
