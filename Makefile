@@ -20,6 +20,8 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	mkdir -p var  # the default SQLite database's folder: makemigrations checks the history there
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 # The large-caseload benchmark (issue 8): PostgreSQL at DATABASE_URL (default
