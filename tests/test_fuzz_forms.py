@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
 from clinic.models import Clinic, Membership
+from patients.forms import PatientForm
 from patients.models import Patient, Pump, PumpModel
 from refills import schedule
 from refills.models import Appointment, ProgramChange, Refill
@@ -292,21 +293,7 @@ def test_patient_create_dates_before_1900_are_field_errors(as_manager, changes):
 
 # --- edit patient, edit pump, explant --------------------------------------------------
 
-PATIENT_FIELDS = [
-    "mrn",
-    "first_name",
-    "last_name",
-    "date_of_birth",
-    "email",
-    "phone",
-    "reminders_opt_in",
-    "manager",
-    "status",
-    "sci_t6_or_above",
-    "communication_difficulty",
-    "previous_withdrawal",
-    "notes",
-]
+PATIENT_FIELDS = list(PatientForm._meta.fields)
 
 
 def patient_data(patient):

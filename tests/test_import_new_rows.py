@@ -13,30 +13,14 @@ from django.test.utils import CaptureQueriesContext
 from clinic.audit import acting_as
 from patients.models import Patient, Pump
 from refills import importer
+from refills.importer_columns import COLUMNS
 from refills.models import Appointment, Refill
 from refills.services import compute_schedule
 from tests.factories import ClinicFactory
 
 pytestmark = pytest.mark.django_db
 
-HEADER = [
-    "mrn",
-    "first_name",
-    "last_name",
-    "email",
-    "reminders_opt_in",
-    "pump_model",
-    "serial_number",
-    "reservoir_ml",
-    "alarm_volume_ml",
-    "implant_date",
-    "eri_date",
-    "last_refill_date",
-    "volume_after_refill_ml",
-    "concentration_mcg_ml",
-    "daily_dose_mcg",
-    "next_appointment",
-]
+HEADER = COLUMNS  # the SPEC section 7 format; a column this file leaves out is an empty cell
 
 
 def row(n, **changes):
@@ -59,7 +43,7 @@ def row(n, **changes):
         "next_appointment": f"2026-04-{10 + n % 10} 09:30" if n % 2 else "",
     }
     values.update(changes)
-    return [values[column] for column in HEADER]
+    return [values.get(column, "") for column in HEADER]
 
 
 def csv_bytes(rows) -> bytes:
