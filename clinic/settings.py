@@ -154,6 +154,13 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"  # stored times are UTC; each clinic's local day comes from its own zone
 USE_I18N = True
 USE_TZ = True
+# Dates on pages and in emails as "Wed 25 Nov 2026" (SPEC 8). A locale's format module wins
+# over settings.DATE_FORMAT, so the project's own module sets them (clinic/formats/en/).
+FORMAT_MODULE_PATH = ["clinic.formats"]
+DATE_FORMAT = "D j M Y"
+SHORT_DATE_FORMAT = "D j M Y"
+DATETIME_FORMAT = "D j M Y H:i"
+SHORT_DATETIME_FORMAT = "D j M Y H:i"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from clinic.fields import MemberChoiceField
 from patients.models import Patient, Pump, PumpModel
 
 MIN_ALARM_ML = Decimal("0.5")
@@ -57,6 +58,7 @@ class PatientForm(ClinicScopedForm):
             "previous_withdrawal",
             "notes",
         ]
+        field_classes = {"manager": MemberChoiceField}  # members by name, not username
         widgets = {
             "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "notes": forms.Textarea(attrs={"rows": 3}),

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from clinic import display
 from patients.models import PumpModel
 from refills import schedule
 from refills.labels import BOOKING_LABELS, STATUS_LABELS
@@ -21,8 +22,7 @@ BOOKING_CHOICES = list(BOOKING_LABELS.items())
 HIGH_RISK_CHOICES = [("", _("Any")), ("true", _("High risk only")), ("false", _("Not high risk"))]
 
 
-def member_label(user) -> str:
-    return user.get_full_name() or user.username
+member_label = display.member_name  # members by full name in every select (SPEC 8)
 
 
 def clinic_members(clinic):

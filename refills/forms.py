@@ -10,6 +10,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from clinic.fields import MemberChoiceField
 from patients.forms import ClinicScopedForm
 from patients.models import Pump
 from refills.models import Appointment, ProgramChange, Refill
@@ -233,6 +234,7 @@ class AppointmentForm(ClinicScopedForm):
     class Meta:
         model = Appointment
         fields = ["kind", "local_date", "local_time", "assigned_to", "notes"]
+        field_classes = {"assigned_to": MemberChoiceField}  # members by name, not username
         widgets = {
             "local_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "local_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),

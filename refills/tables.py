@@ -2,7 +2,13 @@
 
 Every sortable column is backed by a field or a query annotation (``order_by=``),
 never a Python property, so sorting happens in SQL. ``value_*`` methods give the
-plain values that go into CSV and XLSX exports (dates stay dates).
+plain values that go into CSV and XLSX exports (dates stay dates, pump models by code).
+
+On pages (SPEC 8) dates read "Wed 25 Nov 2026", pump models by name, members by name; the
+lists fit a 1366 px screen: the patient cell carries the MRN and the high-risk mark, the
+booking cell the next appointment, and the columns they replace stay in the exports only
+(``visible=False``). Each cell carries its column's name (``data-label``) so that narrow
+screens can show a row as a stacked card (static/css/app.css).
 """
 
 import contextlib
@@ -11,11 +17,13 @@ import django_tables2 as tables
 from django.db.models import F
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from tablib import Dataset
 
+from clinic.display import day, day_html
+from patients.templatetags.patient_extras import days_to_due_text
 from refills.filters import member_label
 from refills.labels import BOOKING_LABELS, STATUS_LABELS
+from refills.spreadsheet_cells import spreadsheet_safe
 from refills.templatetags.dashboard import (
     booking_badge,
     status_badge,
@@ -23,17 +31,8 @@ from refills.templatetags.dashboard import (
     url_with_query,
 )
 
-# Spreadsheet programs run a cell that starts like a formula; exports neutralise it.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value):
-    if isinstance(value, str):
-        # Control characters the forms accept (all but NUL) cannot be stored in XLSX.
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if value.startswith(FORMULA_STARTS):
-            return "'" + value
-    return value
+# Spreadsheet programs run a cell that starts like a formula: every export neutralises it
+# through the one function, which the import undoes (refills/spreadsheet_cells.py).
 
 
 class SafeTableExport(tables.export.TableExport):
@@ -59,10 +58,10 @@ def nulls_last(*fields):
 
 
 class DayColumn(tables.Column):
-    """A date shown as YYYY-MM-DD; exports keep the date itself."""
+    """A date shown as "Wed 25 Nov 2026"; exports keep the date itself."""
 
     def render(self, value):
-        return format_html('<time datetime="{0}">{0}</time>', value.isoformat())
+        return day_html(value)
 
     def value(self, value):
         return value
@@ -73,13 +72,17 @@ def row_status_class(record) -> str:
 
 
 class PumpColumnsMixin(tables.Table):
-    """Patient and pump columns shared by the pump lists."""
+    """Patient and pump columns shared by the pump lists.
 
-    mrn = tables.Column(accessor="patient__mrn", verbose_name=_("MRN"))
+    On the page the patient cell is the name linking to the patient page, with the MRN and
+    the high-risk mark under it; the MRN column is in the exports only.
+    """
+
+    mrn = tables.Column(accessor="patient__mrn", verbose_name=_("MRN"), visible=False)
     patient = tables.Column(
         accessor="patient__last_name", verbose_name=_("Patient"), order_by=("patient__last_name", "patient__first_name")
     )
-    pump = tables.Column(accessor="serial_number", verbose_name=_("Pump"), order_by=("model__code", "serial_number"))
+    pump = tables.Column(accessor="serial_number", verbose_name=_("Pump"), order_by=("model__name", "serial_number"))
 
     def render_mrn(self, value, record):
         url = url_if_exists("patient_detail", pk=record.patient_id)
@@ -89,14 +92,35 @@ class PumpColumnsMixin(tables.Table):
         return value
 
     def render_patient(self, record):
+        patient = record.patient
+        name = f"{patient.last_name}, {patient.first_name}"
+        url = url_if_exists("patient_detail", pk=record.patient_id)
+        # Text, not only colour: the mark must read the same in grey scale and to screen readers.
+        risk = format_html(' <span class="badge badge-risk">{}</span>', _("High risk")) if patient.high_risk else ""
+        if url:
+            return format_html(
+                '<a class="who" href="{}"><span class="who-name">{}</span> <span class="mrn">{}</span></a>{}',
+                url,
+                name,
+                patient.mrn,
+                risk,
+            )
+        return format_html(
+            '<span class="who"><span class="who-name">{}</span> <span class="mrn">{}</span></span>{}',
+            name,
+            patient.mrn,
+            risk,
+        )
+
+    def value_patient(self, record):
         return f"{record.patient.last_name}, {record.patient.first_name}"
 
-    value_patient = render_patient
-
     def render_pump(self, record):
-        return f"{record.model.code} {record.serial_number}"
+        # The model by name on pages; the serial under it. Files keep the model's code.
+        return format_html('{} <span class="serial">{}</span>', record.model.name, record.serial_number)
 
-    value_pump = render_pump
+    def value_pump(self, record):
+        return f"{record.model.code} {record.serial_number}"
 
 
 class ManagerRiskColumnsMixin(tables.Table):
@@ -105,8 +129,13 @@ class ManagerRiskColumnsMixin(tables.Table):
         verbose_name=_("Pump manager"),
         order_by=("patient__manager__last_name", "patient__manager__first_name", "patient__manager__username"),
     )
+    # Shown in the patient cell on pages; a column of the exports.
     high_risk = tables.Column(
-        accessor="patient__high_risk", verbose_name=_("Risk"), empty_values=(), order_by=("-patient__high_risk",)
+        accessor="patient__high_risk",
+        verbose_name=_("Risk"),
+        empty_values=(),
+        order_by=("-patient__high_risk",),
+        visible=False,
     )
 
     order_manager = nulls_last("patient__manager__last_name", "patient__manager__first_name")
@@ -124,26 +153,45 @@ class ManagerRiskColumnsMixin(tables.Table):
         return "High risk" if value else ""
 
 
+def appointment_text(when, at, kind) -> str:
+    """ "Wed 25 Nov 2026 09:30", with the kind when it is not a refill."""
+    text = f"{day(when)} {at:%H:%M}"
+    if kind and kind != "refill":
+        text += f" ({kind})"
+    return text
+
+
 class NextAppointmentMixin(tables.Table):
+    """Booking state with the next appointment under it on pages; both columns in exports."""
+
     next_appointment = tables.Column(
         accessor="next_appointment_date",
         verbose_name=_("Next appointment"),
         order_by=("next_appointment_date", "next_appointment_time"),
+        visible=False,
     )
     booking = tables.Column(verbose_name=_("Refill booked"), order_by=("booking",))
 
     order_next_appointment = nulls_last("next_appointment_date", "next_appointment_time")
 
     def render_next_appointment(self, value, record):
+        return appointment_text(value, record.next_appointment_time, record.next_appointment_kind)
+
+    def value_next_appointment(self, value, record):
         text = f"{value.isoformat()} {record.next_appointment_time:%H:%M}"
         if record.next_appointment_kind and record.next_appointment_kind != "refill":
             text += f" ({record.next_appointment_kind})"
         return text
 
-    value_next_appointment = render_next_appointment
-
-    def render_booking(self, value):
-        return booking_badge(value)
+    def render_booking(self, value, record):
+        badge = booking_badge(value)
+        if record.next_appointment_date is None:
+            return badge
+        return format_html(
+            '{} <span class="next-visit">{}</span>',
+            badge,
+            appointment_text(record.next_appointment_date, record.next_appointment_time, record.next_appointment_kind),
+        )
 
     def value_booking(self, value):
         return str(BOOKING_LABELS.get(value, value))
@@ -177,14 +225,22 @@ class CaseloadTable(StatusColumnMixin, NextAppointmentMixin, ManagerRiskColumnsM
     last_refill_date = DayColumn(verbose_name=_("Last refill"))
     alarm_date = DayColumn(verbose_name=_("Alarm date"))
     refill_due = DayColumn(verbose_name=_("Refill due"))
-    days_to_due = tables.Column(verbose_name=_("Days to due"), attrs={"td": {"class": "num"}})
+    # In words under the refill due date on pages ("3 days overdue"); a column of the exports.
+    days_to_due = tables.Column(verbose_name=_("Days to due"), attrs={"td": {"class": "num"}}, visible=False)
 
     order_last_refill_date = nulls_last("last_refill_date")
     order_alarm_date = nulls_last("alarm_date")
     order_refill_due = nulls_last("refill_due")
     order_days_to_due = nulls_last("days_to_due")
 
+    def render_refill_due(self, value, record):
+        return format_html('{} <span class="days">{}</span>', day_html(value), days_to_due_text(record.days_to_due))
+
+    def value_refill_due(self, value):
+        return value
+
     class Meta(DashboardTableMeta):
+        # The export's columns in this order; on the page the hidden ones are merged (see top).
         sequence = (
             "mrn",
             "patient",
@@ -295,12 +351,19 @@ class ReplacementTable(ManagerRiskColumnsMixin, PumpColumnsMixin):
 
     order_eri_date = nulls_last("eri_date")
 
+    booked = tables.Column(
+        accessor="replacement_booked_date",
+        verbose_name=_("Booked"),
+        order_by=("replacement_booked_date", "replacement_booked_time"),
+        empty_values=(),
+    )
+
+    order_booked = nulls_last("replacement_booked_date", "replacement_booked_time")
+
     def render_replacement_due(self, value, record):
         if record.replacement_estimated:
-            return format_html(
-                '<time datetime="{0}">{0}</time> <span class="tag">{1}</span>', value.isoformat(), _("estimated")
-            )
-        return format_html('<time datetime="{0}">{0}</time>', value.isoformat())
+            return format_html('{} <span class="tag">{}</span>', day_html(value), _("estimated"))
+        return day_html(value)
 
     def value_replacement_due(self, value):
         return value
@@ -331,12 +394,27 @@ class ReplacementTable(ManagerRiskColumnsMixin, PumpColumnsMixin):
         if stop is None:
             return ""
         if stop <= self.today:
-            return format_html('<time datetime="{0}">{0}</time> <strong>{1}</strong>', stop.isoformat(), _("stopped"))
+            return format_html("{} <strong>{}</strong>", day_html(stop), _("stopped"))
         days = (stop - self.today).days
-        return format_html('<time datetime="{0}">{0}</time> ({1} {2})', stop.isoformat(), days, _("days"))
+        return format_html("{} ({} {})", day_html(stop), days, _("days"))
 
     def value_stop_date(self, record):
         return self.stop_date_for(record)
+
+    def render_booked(self, value, record):
+        """The scheduled replacement appointment (the earliest from today), or "Not booked"."""
+        if value is None:
+            return format_html('<span class="badge badge-unbooked">{}</span>', _("Not booked"))
+        return format_html(
+            '<span class="badge badge-booked">{}</span> <span class="next-visit">{}</span>',
+            _("Booked"),
+            f"{day(value)} {record.replacement_booked_time:%H:%M}",
+        )
+
+    def value_booked(self, value, record):
+        if value is None:
+            return ""
+        return f"{value.isoformat()} {record.replacement_booked_time:%H:%M}"
 
     class Meta(DashboardTableMeta):
         row_attrs = {"class": lambda record: "status-alarming" if record.replacement_urgent else ""}
@@ -351,9 +429,22 @@ class ReplacementTable(ManagerRiskColumnsMixin, PumpColumnsMixin):
             "days_to_replacement",
             "urgency",
             "stop_date",
+            "booked",
             "manager",
             "high_risk",
         )
+
+
+def label_cells(*table_classes) -> None:
+    """Each cell says which column it is in (data-label), for the stacked rows of narrow
+    screens; static attributes, so the table_body shortcut still applies."""
+    for table_class in table_classes:
+        for column in table_class.base_columns.values():
+            td = column.attrs.setdefault("td", {})
+            td.setdefault("data-label", column.verbose_name)
+
+
+label_cells(CaseloadTable, OverdueTable, ReplacementTable)
 
 
 def _cache_render_signatures() -> None:

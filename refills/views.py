@@ -28,7 +28,7 @@ from patients.models import Patient, Pump
 from patients.querysets import DaysFrom, counting_status_q, head_q
 from refills import schedule
 from refills.filters import CaseloadFilter, ReplacementFilter, ReviewFilter
-from refills.models import Refill
+from refills.models import Appointment, Refill
 from refills.outbox import Reminder
 from refills.tables import CaseloadTable, OverdueTable, ReplacementTable, SafeTableExport
 from refills.templatetags.dashboard import CountCard, url_with_query
@@ -355,11 +355,21 @@ class ReplacementsView(LoggedExportMixin, SingleTableMixin, ClinicFilterView):
 
     def get_queryset(self):
         urgent_until = self.today + timedelta(days=schedule.URGENT_REPLACEMENT_DAYS)
+        # The patient's earliest scheduled replacement appointment from today (one subquery per
+        # row in the same SQL, not a query per row).
+        booked = Appointment.objects.filter(
+            patient=OuterRef("patient_id"),
+            kind=Appointment.Kind.REPLACEMENT,
+            status=Appointment.Status.SCHEDULED,
+            local_date__gte=self.today,
+        ).order_by("local_date", "local_time")
         return (
             self.scoped(Pump.objects.active())
             .filter(replacement_due__lte=self.today + timedelta(days=self.clinic.replacement_window_days))
             .select_related("patient", "patient__manager", "model")
             .annotate(
+                replacement_booked_date=Subquery(booked.values("local_date")[:1]),
+                replacement_booked_time=Subquery(booked.values("local_time")[:1]),
                 days_to_replacement=DaysFrom("replacement_due", self.today),
                 replacement_urgent=Case(
                     When(replacement_due__lte=urgent_until, then=Value(True)),

@@ -67,10 +67,16 @@ def test_mrn_links_to_the_patient_page_when_it_exists(client, staff, caseload):
     client.force_login(staff)
     html = client.get(URL).content.decode()
     detail = url_if_exists("patient_detail", pk=caseload["ok"].patient_id)
+    # Issue 12 item 11: the MRN is part of the patient cell (name and MRN in one link).
+    patient = caseload["ok"].patient
+    name = f"{patient.last_name}, {patient.first_name}"
     if detail:
-        assert f'<a href="{detail}">OK1</a>' in html
+        assert (
+            f'<a class="who" href="{detail}"><span class="who-name">{name}</span> <span class="mrn">OK1</span></a>'
+            in html
+        )
     else:
-        assert ">OK1</th>" in html
+        assert '<span class="mrn">OK1</span>' in html
 
 
 def test_status_filter_takes_several_statuses(client, staff, caseload):
@@ -222,3 +228,28 @@ def test_export_links_keep_the_filters(client, staff, caseload):
     html = client.get(URL, {"status": "overdue", "page": "1"}).content.decode()
     assert 'href="?status=overdue&amp;_export=csv"' in html
     assert reverse("caseload") == URL
+
+
+def test_page_reads_in_the_clinics_words_and_exports_stay_iso(client, staff, manager, caseload):
+    """SPEC 8 (issue 12 item 10): dates as "Mon 23 Mar 2026", the pump model by name, the
+    manager by full name, days in words; the CSV keeps ISO dates and model codes."""
+    late = caseload["overdue"]
+    client.force_login(staff)
+    html = client.get(URL).content.decode()
+    due = late.refill_due
+    assert f'<time datetime="{due.isoformat()}">{due:%a} {due.day} {due:%b %Y}</time>' in html
+    assert ">2026-" not in html  # no ISO date shown as text
+    assert "SynchroMed II 20 mL" in html and ">synchromed-ii-20" not in html  # the code is the filter's value only
+    assert manager.get_full_name() in html
+    assert "4 days overdue" in html
+    rows = list(csv.DictReader(io.StringIO(client.get(URL, {"_export": "csv"}).content.decode())))
+    row = next(r for r in rows if r["MRN"] == "LATE1")
+    assert row["Refill due"] == due.isoformat() and row["Pump"].startswith("synchromed-ii-20 ")
+    assert row["Days to due"] == "-4" and row["Risk"] == ""
+
+
+def test_every_cell_names_its_column_for_narrow_screens(client, staff, caseload):
+    client.force_login(staff)
+    html = client.get(URL).content.decode()
+    for label in ("Patient", "Pump", "Status", "Refill due", "Refill booked", "Pump manager"):
+        assert f'data-label="{label}"' in html

@@ -145,3 +145,16 @@ def test_only_this_clinics_pumps(client, staff, outsider, other_clinic, worklist
     assert "SOUTH1" not in [pump.patient.mrn for pump in rows(client.get(URL))]
     client.force_login(outsider)
     assert [pump.patient.mrn for pump in rows(client.get(URL))] == ["SOUTH1"]
+
+
+def test_worklist_reads_in_the_clinics_words(client, staff, worklist):
+    """SPEC 8: dates in words, the model by name, the next appointment under the booking."""
+    book_refill(worklist["overdue"], TODAY + timedelta(days=2))
+    client.force_login(staff)
+    html = client.get(URL).content.decode()
+    assert ">2026-" not in html and "synchromed-ii-20" not in html
+    assert "SynchroMed II 20 mL" in html
+    assert (
+        '<span class="badge badge-late">Booked late</span> <span class="next-visit">Fri 3 Apr 2026 09:30</span>' in html
+    )
+    assert "proposes Wed 1 Apr 2026 (today)" in html

@@ -1,12 +1,11 @@
 """Small template helpers for the patient pages."""
 
-from decimal import Decimal
-
 from django import template
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from clinic import display
 from refills.labels import BOOKING_LABELS, STATUS_LABELS
 from refills.models import DosingMode
 
@@ -47,20 +46,13 @@ def days_to_due_text(days):
 @register.filter
 def plain(value):
     """A Decimal without trailing zeros: 2000.00 -> 2000, 2.50 -> 2.5 (exact, never a float)."""
-    if value is None or value == "":
-        return ""
-    number = Decimal(value)
-    text = f"{number:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return display.qty(value)
 
 
 @register.filter
 def signed(value):
     """A discrepancy with its sign: +2.5, -1.25, 0."""
-    if value is None:
-        return ""
-    text = plain(value)
-    return f"+{text}" if Decimal(value) > 0 else text
+    return display.signed_qty(value)
 
 
 @register.filter
