@@ -26,6 +26,7 @@ CLINIC_PATHS = {
     "refills.programchange": "pump__clinic",
     "refills.appointment": "patient__clinic",
     "refills.reminder": "clinic",
+    "refills.importjob": "clinic",
 }
 
 

@@ -156,20 +156,27 @@ def run_import(
     filename: str | None = None,
     dry_run: bool = False,
     column_map: dict[str, str] | None = None,
+    progress=None,
 ) -> ImportResult:
     """Check every row of ``source`` and write them all, or nothing if any is invalid.
 
     ``source`` is bytes, text or a file-like object. With ``dry_run`` (a preview) the
-    same work is done and rolled back.
+    same work is done and rolled back. ``progress(rows_checked, rows_total)``, if given,
+    is called once the file is read and after each row (refills.import_jobs).
     """
     table = read_table(source, filename, column_map)
     result = ImportResult(dry_run=dry_run, file_problems=list(table.problems), file_warnings=list(table.warnings))
     if table.problems:
         return result
     importer = RowImporter(clinic)
+    total = len(table.rows)
+    if progress is not None:
+        progress(0, total)
     with transaction.atomic(), caseload_cache.one_change(clinic.pk):
-        for row in table.rows:
+        for checked, row in enumerate(table.rows, start=1):
             result.rows.append(importer.import_row(row))
+            if progress is not None:
+                progress(checked, total)
         if result.ok:
             importer.write_new_rows()
         if dry_run or not result.ok:

@@ -249,3 +249,4 @@ def _appointment_deleted(sender, instance, **kwargs):
 
 
 from refills.outbox import Reminder, SweepRun  # noqa: E402,F401
+from refills.models_import_jobs import ImportJob  # noqa: E402,F401

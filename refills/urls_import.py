@@ -3,12 +3,16 @@
 from django.urls import path
 
 from refills import views_import as views
+from refills import views_import_jobs as job_views
 
 urlpatterns = [
     path("import/", views.ImportUploadView.as_view(), name="import_caseload"),
     path("import/columns/", views.ImportMappingView.as_view(), name="import_mapping"),
     path("import/preview/", views.ImportPreviewView.as_view(), name="import_preview"),
     path("import/confirm/", views.ImportConfirmView.as_view(), name="import_confirm"),
+    path("import/jobs/<int:pk>/", job_views.ImportJobView.as_view(), name="import_job"),
+    path("import/jobs/<int:pk>/status/", job_views.ImportJobStatusView.as_view(), name="import_job_status"),
+    path("import/jobs/<int:pk>/import/", job_views.ImportJobConfirmView.as_view(), name="import_job_confirm"),
     path("import/template.csv", views.ImportTemplateView.as_view(), name="import_template"),
     path("export/clinic/", views.ClinicExportView.as_view(), name="export_clinic"),
 ]

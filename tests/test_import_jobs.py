@@ -1,0 +1,323 @@
+"""The browser import's background jobs (issue 13): lifecycle, progress, failure, stale
+workers, and the job pages (progress without JavaScript, JSON status, result)."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from auditlog.models import LogEntry
+from django.db import connections
+from django.urls import reverse
+from django.utils import timezone
+
+from clinic.models import PendingImport
+from patients.models import Patient, Pump
+from refills import import_jobs
+from refills.models import Appointment, ImportJob, Refill
+from tests.test_command_import_caseload import csv_text
+from tests.test_view_import import caseload_rows
+
+NOW = "2026-03-01 10:00:00+00:00"
+Status = ImportJob.Status
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
+def stage(clinic, user, rows, **extra) -> PendingImport:
+    return PendingImport.objects.create(
+        clinic=clinic, user=user, filename="caseload.csv", content=csv_text(rows).encode(), **extra
+    )
+
+
+def counts():
+    return (Patient.objects.count(), Pump.objects.count(), Refill.objects.count(), Appointment.objects.count())
+
+
+def new_job(pending, kind, user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job = import_jobs.start(pending, kind, user)
+    assert len(callbacks) == 1  # handed to the worker once committed, not before
+    return job
+
+
+def test_preview_then_import_job_lifecycle(clinic, admin_user, django_capture_on_commit_callbacks, monkeypatch):
+    pending = stage(clinic, admin_user, caseload_rows(30))
+    job = new_job(pending, ImportJob.Kind.PREVIEW, admin_user, django_capture_on_commit_callbacks)
+    assert (job.status, job.rows_checked, job.rows_total) == (Status.QUEUED, 0, None)
+
+    seen = []
+    real_run_import = import_jobs.run_import
+
+    def spying_run_import(*args, **kwargs):
+        seen.append(ImportJob.objects.get(pk=job.pk).status)  # what the page sees meanwhile
+        return real_run_import(*args, **kwargs)
+
+    monkeypatch.setattr(import_jobs, "run_import", spying_run_import)
+    assert import_jobs.run_job(job.pk) == Status.DONE
+    job.refresh_from_db()
+    assert seen == [Status.RUNNING]
+    assert (job.status, job.rows_checked, job.rows_total, job.attempts) == (Status.DONE, 30, 30, 1)
+    assert job.result["ok"] and not job.result["applied"]
+    assert job.result["counts"][0] == ["patient", 30, 0]
+    assert len(job.result["changing_rows"]) == 30
+    assert counts() == (0, 0, 0, 0)  # a preview writes nothing
+    assert PendingImport.objects.filter(pk=pending.pk).exists()
+
+    imported = new_job(pending, ImportJob.Kind.IMPORT, admin_user, django_capture_on_commit_callbacks)
+    before = LogEntry.objects.count()
+    assert import_jobs.run_job(imported.pk) == Status.DONE
+    imported.refresh_from_db()
+    assert imported.result["applied"] and imported.finished_at is not None
+    assert counts() == (30, 30, 30, 10)
+    # The same audit entries as the command's, with the member who started the job as actor.
+    entries = LogEntry.objects.order_by("pk")[before:]
+    assert len(entries) == 100 and {e.action for e in entries} == {LogEntry.Action.CREATE}
+    assert {e.actor_id for e in entries} == {admin_user.pk}
+    assert not PendingImport.objects.filter(pk=pending.pk).exists()  # the upload went with the import
+    # Delivered again (the broker may repeat a task): a finished job is not run twice.
+    assert import_jobs.run_job(imported.pk) == "skipped"
+    assert counts() == (30, 30, 30, 10)
+
+
+def test_a_bad_row_writes_nothing_and_every_problem_is_kept(clinic, admin_user, django_capture_on_commit_callbacks):
+    rows = caseload_rows(20)
+    rows[4]["date_of_birth"] = "02/04/1975"
+    rows[15]["daily_dose_mcg"] = "5000"
+    pending = stage(clinic, admin_user, rows)
+    job = new_job(pending, ImportJob.Kind.IMPORT, admin_user, django_capture_on_commit_callbacks)
+    assert import_jobs.run_job(job.pk) == Status.DONE
+    job.refresh_from_db()
+    assert not job.result["ok"] and not job.result["applied"]
+    assert {(line, column) for line, column, _m in job.result["problems"]} == {
+        (6, "date_of_birth"),
+        (17, "daily_dose_mcg"),
+    }
+    assert counts() == (0, 0, 0, 0)
+    assert not LogEntry.objects.filter(content_type__model="patient").exists()
+    assert PendingImport.objects.filter(pk=pending.pk).exists()
+
+
+def test_an_error_in_the_worker_is_reported_failed_and_writes_nothing(
+    clinic, admin_user, django_capture_on_commit_callbacks, monkeypatch
+):
+    pending = stage(clinic, admin_user, caseload_rows(10))
+    job = new_job(pending, ImportJob.Kind.IMPORT, admin_user, django_capture_on_commit_callbacks)
+    from refills import importer
+
+    def write_then_fail(self):
+        importer_write(self)
+        raise RuntimeError("disk full")
+
+    importer_write = importer.RowImporter.write_new_rows
+    monkeypatch.setattr(importer.RowImporter, "write_new_rows", write_then_fail)
+    assert import_jobs.run_job(job.pk) == Status.FAILED
+    job.refresh_from_db()
+    assert job.status == Status.FAILED
+    assert "Nothing was written" in job.failure
+    assert counts() == (0, 0, 0, 0)  # the rows written before the error were rolled back
+    assert not LogEntry.objects.filter(content_type__model="patient").exists()
+
+
+def test_a_job_whose_upload_is_gone_fails_with_a_reason(clinic, admin_user, django_capture_on_commit_callbacks):
+    pending = stage(clinic, admin_user, caseload_rows(2))
+    job = new_job(pending, ImportJob.Kind.PREVIEW, admin_user, django_capture_on_commit_callbacks)
+    pending.delete()
+    assert import_jobs.run_job(job.pk) == Status.FAILED
+    job.refresh_from_db()
+    assert "no longer there" in job.failure
+
+
+def test_stale_running_and_never_started_jobs_are_reported_failed(clinic, admin_user):
+    pending = stage(clinic, admin_user, caseload_rows(1))
+    now = timezone.now()
+    make = dict(clinic=clinic, created_by=admin_user, kind=ImportJob.Kind.IMPORT, pending=pending)
+    dead = ImportJob.objects.create(status=Status.RUNNING, heartbeat_at=now - timedelta(minutes=6), **make)
+    alive = ImportJob.objects.create(status=Status.RUNNING, heartbeat_at=now - timedelta(seconds=20), **make)
+    forgotten = ImportJob.objects.create(status=Status.QUEUED, created_at=now - timedelta(hours=1), **make)
+    waiting = ImportJob.objects.create(status=Status.QUEUED, created_at=now - timedelta(minutes=1), **make)
+    assert import_jobs.check_import_jobs() == 2
+    statuses = dict(ImportJob.objects.values_list("pk", "status"))
+    assert statuses == {dead.pk: Status.FAILED, alive.pk: Status.RUNNING, forgotten.pk: Status.FAILED, waiting.pk: Status.QUEUED}
+    dead.refresh_from_db()
+    assert "stopped before it finished" in dead.failure
+    # A late redelivery of the dead job does not run it: it was reported failed.
+    assert import_jobs.run_job(dead.pk) == "skipped"
+
+
+def test_a_job_redelivered_after_its_worker_died_runs_again_then_gives_up(
+    clinic, admin_user, django_capture_on_commit_callbacks
+):
+    pending = stage(clinic, admin_user, caseload_rows(5))
+    job = new_job(pending, ImportJob.Kind.IMPORT, admin_user, django_capture_on_commit_callbacks)
+    # The first worker claimed it and died: running, nothing written.
+    ImportJob.objects.filter(pk=job.pk).update(status=Status.RUNNING, attempts=1, heartbeat_at=timezone.now())
+    assert import_jobs.run_job(job.pk) == Status.DONE
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (Status.DONE, 2)
+    assert counts()[0] == 5
+
+    other = new_job(stage(clinic, admin_user, caseload_rows(1)), "import", admin_user, django_capture_on_commit_callbacks)
+    ImportJob.objects.filter(pk=other.pk).update(status=Status.RUNNING, attempts=import_jobs.MAX_ATTEMPTS)
+    assert import_jobs.run_job(other.pk) == Status.FAILED  # it killed a worker each time: stop trying
+
+
+def test_broker_down_reports_the_job_failed_at_once(clinic, admin_user, monkeypatch):
+    pending = stage(clinic, admin_user, caseload_rows(1))
+    job = ImportJob.objects.create(
+        clinic=clinic, created_by=admin_user, kind="preview", pending=pending, pending_key=pending.key
+    )
+
+    def refuse(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(import_jobs.run_import_job, "delay", refuse)
+    import_jobs.enqueue_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.FAILED and "No worker started this job" in job.failure
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_is_visible_to_another_connection_while_the_import_runs(clinic, admin_user, monkeypatch):
+    """The page reads the job on its own connection while the import's transaction is open."""
+    pending = stage(clinic, admin_user, caseload_rows(40))
+    job = ImportJob.objects.create(
+        clinic=clinic, created_by=admin_user, kind="import", pending=pending, pending_key=pending.key
+    )
+    monkeypatch.setattr(import_jobs, "PROGRESS_SECONDS", 0)
+    observed = []
+    reader = connections.create_connection("default")
+
+    class Observing(import_jobs.ProgressWriter):
+        def __init__(self, job_id):
+            super().__init__(job_id, every=0)
+
+        def write(self, checked, total):
+            super().write(checked, total)
+            if checked == 20:
+                with reader.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT status, rows_checked, rows_total FROM refills_importjob WHERE id = %s", [job.pk]
+                    )
+                    observed.append(cursor.fetchone())
+                    cursor.execute("SELECT COUNT(*) FROM patients_patient")
+                    observed.append(cursor.fetchone())
+
+    monkeypatch.setattr(import_jobs, "ProgressWriter", Observing)
+    try:
+        assert import_jobs.run_job(job.pk) == Status.DONE
+    finally:
+        reader.close()
+    assert observed == [("running", 20, 40), (0,)]  # progress seen; the rows not yet
+    assert Patient.objects.count() == 40
+
+
+# The pages -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def make_job(clinic, user, **fields):
+    pending = stage(clinic, user, caseload_rows(3))
+    defaults = dict(clinic=clinic, created_by=user, kind="preview", pending=pending, pending_key=pending.key)
+    return ImportJob.objects.create(**{**defaults, **fields})
+
+
+def test_progress_page_without_javascript_refreshes_and_shows_rows_checked(admin_client, clinic, admin_user):
+    job = make_job(
+        clinic, admin_user, status=Status.RUNNING, rows_checked=1200, rows_total=32739, heartbeat_at=timezone.now()
+    )
+    response = admin_client.get(reverse("import_job", kwargs={"pk": job.pk}))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "1200 of 32739 rows checked (3%)" in page
+    assert re.search(r'<noscript><meta http-equiv="refresh" content="2"></noscript>', page)
+    assert re.search(r'<progress id="job-progress" max="32739" value="1200"', page)
+    assert 'src="/static/js/import-progress.js"' in page and "<script>" not in page  # no inline script (CSP)
+    assert reverse("import_job_status", kwargs={"pk": job.pk}) in page
+
+
+def test_status_endpoint_reports_progress_as_json(admin_client, clinic, admin_user):
+    job = make_job(clinic, admin_user, status=Status.RUNNING, rows_checked=50, rows_total=200, heartbeat_at=timezone.now())
+    data = admin_client.get(reverse("import_job_status", kwargs={"pk": job.pk})).json()
+    assert data == {
+        "id": job.pk,
+        "kind": "preview",
+        "status": "running",
+        "status_text": "Running",
+        "finished": False,
+        "rows_checked": 50,
+        "rows_total": 200,
+        "percent": 25,
+        "failure": "",
+    }
+
+
+def test_viewing_a_job_whose_worker_died_reports_it_failed(admin_client, clinic, admin_user):
+    job = make_job(clinic, admin_user, status=Status.RUNNING, rows_checked=5, rows_total=9, heartbeat_at=timezone.now())
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
+    page = admin_client.get(reverse("import_job", kwargs={"pk": job.pk})).content.decode()
+    assert "did not finish" in page and "stopped before it finished" in page
+    assert 'http-equiv="refresh"' not in page
+    assert ImportJob.objects.get(pk=job.pk).status == Status.FAILED
+
+
+def test_finished_preview_shows_counts_and_imports_through_a_new_job(
+    admin_client, clinic, admin_user, django_capture_on_commit_callbacks
+):
+    pending = stage(clinic, admin_user, caseload_rows(3))
+    preview = import_jobs.start(pending, "preview", admin_user)
+    import_jobs.run_job(preview.pk)
+    page = admin_client.get(reverse("import_job", kwargs={"pk": preview.pk})).content.decode()
+    assert "Preview of the import" in page and "Nothing has been written yet" in page
+    assert re.search(r"Patients</th><td class=\"num\">3</td>", page)
+    assert 'value="import"' in page and 'http-equiv="refresh"' not in page
+
+    with django_capture_on_commit_callbacks(execute=False):
+        response = admin_client.post(
+            reverse("import_job_confirm", kwargs={"pk": preview.pk}), {"key": pending.key, "action": "import"}
+        )
+    job = ImportJob.objects.get(kind="import")
+    assert response.status_code == 302 and response["Location"] == reverse("import_job", kwargs={"pk": job.pk})
+    assert job.status == Status.QUEUED and counts() == (0, 0, 0, 0)  # the request only queued it
+    import_jobs.run_job(job.pk)
+    page = admin_client.get(reverse("import_job", kwargs={"pk": job.pk})).content.decode()
+    assert "Imported 3 rows" in page
+    assert counts()[0] == 3
+
+
+def test_a_preview_with_problems_lists_every_one_and_offers_no_import(admin_client, clinic, admin_user):
+    rows = caseload_rows(5)
+    rows[1]["email"] = "not-an-email"
+    rows[3]["pump_model"] = "medtronic-x"
+    pending = stage(clinic, admin_user, rows)
+    job = import_jobs.start(pending, "preview", admin_user)
+    import_jobs.run_job(job.pk)
+    page = admin_client.get(reverse("import_job", kwargs={"pk": job.pk})).content.decode()
+    assert "2 problems: nothing can be imported" in page
+    assert "row 3, column email:" in page and "row 5, column pump_model:" in page
+    assert 'value="import"' not in page
+    # A forged confirm of a preview with problems starts nothing.
+    admin_client.post(reverse("import_job_confirm", kwargs={"pk": job.pk}), {"key": pending.key})
+    assert not ImportJob.objects.filter(kind="import").exists()
+
+
+def test_another_clinics_job_is_404_and_staff_and_managers_are_403(client, clinic, admin_user, outsider, staff, manager):
+    job = make_job(clinic, admin_user)
+    for name in ("import_job", "import_job_status"):
+        url = reverse(name, kwargs={"pk": job.pk})
+        client.force_login(outsider)
+        assert client.get(url).status_code == 404
+        for user in (staff, manager):
+            client.force_login(user)
+            assert client.get(url).status_code == 403
+    client.force_login(outsider)
+    assert client.post(reverse("import_job_confirm", kwargs={"pk": job.pk}), {"key": job.pending_key}).status_code == 404
