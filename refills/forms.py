@@ -19,6 +19,14 @@ STANDARD_CONCENTRATIONS = (Decimal(500), Decimal(1000), Decimal(2000))
 SCREENING_CONCENTRATION = Decimal(50)
 MAX_DAILY_DOSE = Decimal(3000)
 USUAL_DOSE_RANGE = (Decimal(20), Decimal(1200))
+# The reservoir is emptied before it is filled, so the volume after a refill normally
+# equals the volume added; a larger difference needs a tick (SPEC section 4).
+VOLUME_AGREEMENT_ML = Decimal("0.5")
+
+
+def plain(value: Decimal) -> str:
+    """A Decimal without trailing zeros for a message: 20.00 -> 20, 2.50 -> 2.5 (SPEC 8)."""
+    return f"{value.normalize():f}"
 
 
 def check_daily_dose(form: forms.Form, field: str, confirmed: bool) -> None:
@@ -72,6 +80,10 @@ class FillEventForm(ClinicScopedForm):
 
 class RefillForm(FillEventForm):
     confirm_unusual_dose = forms.BooleanField(label=_("Confirm unusual dose (outside 20-1200 mcg/day)"), required=False)
+    confirm_volume_difference = forms.BooleanField(
+        label=_("Confirm that the volume after refill differs from the volume added by more than 0.5 mL"),
+        required=False,
+    )
 
     class Meta:
         model = Refill
@@ -97,11 +109,17 @@ class RefillForm(FillEventForm):
     def __init__(self, *args, initial_fill: bool = False, residual_required: bool = True, **kwargs):
         """``residual_required=False``: a fill the clinic already gave and records from its own
         records (the caseload import), where the volume removed was not kept; its residual is
-        then not checked (refills.services.apply_residual_check skips a missing one)."""
+        then not checked (refills.services.apply_residual_check skips a missing one). Nor
+        must its volumes agree: the file has no volume-added column, and a re-import puts
+        the file's volume after refill over a fill recorded with its own volume added."""
         self.initial_fill = initial_fill
         self.residual_required = residual_required
         super().__init__(*args, **kwargs)
         self.fields["bolus_allowance_mcg"].required = False
+        if residual_required and not initial_fill and "volume_removed_ml" in self.fields:
+            # Required, but checked in clean() rather than by the browser, so that the
+            # page names it in its error summary; announced as required all the same.
+            self.fields["volume_removed_ml"].widget.attrs["aria-required"] = "true"
         self.fields["bridge_bolus_confirmed"].label = _("A bridge bolus was programmed for the concentration change")
 
     def clean_performed_on(self):
@@ -152,10 +170,29 @@ class RefillForm(FillEventForm):
             and "volume_removed_ml" not in self.errors
         ):
             self.add_error("volume_removed_ml", _("Enter the volume removed (the actual residual)."))
+        if self.residual_required:
+            self._check_volumes_agree(cleaned)
         self._clean_concentration(cleaned)
         check_daily_dose(self, "daily_dose_mcg", cleaned.get("confirm_unusual_dose", False))
         check_bolus(self, "bolus_allowance_mcg")
         return cleaned
+
+    def _check_volumes_agree(self, cleaned):
+        """Volume after refill and volume added differ by at most 0.5 mL unless confirmed."""
+        added, after = cleaned.get("volume_added_ml"), cleaned.get("volume_after_ml")
+        if added is None or after is None or "volume_added_ml" in self.errors or "volume_after_ml" in self.errors:
+            return
+        difference = abs(after - added)
+        if difference > VOLUME_AGREEMENT_ML and not cleaned.get("confirm_volume_difference"):
+            self.add_error(
+                "volume_after_ml",
+                _(
+                    "The volume after refill (%(after)s mL) differs from the volume added (%(added)s mL) by "
+                    "%(difference)s mL, though the reservoir is emptied before filling: check both, or tick "
+                    "the box confirming the difference."
+                )
+                % {"after": plain(after), "added": plain(added), "difference": plain(difference)},
+            )
 
     def _clean_concentration(self, cleaned):
         concentration = cleaned.get("concentration_mcg_ml")

@@ -6,12 +6,14 @@ only on "Save" with every confirmation ticked. Appointment status changes are PO
 """
 
 from datetime import date, time
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
+from django.utils import dateformat
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -20,7 +22,7 @@ from django.views.generic import TemplateView
 from clinic.access import ClinicAccessMixin, Role
 from patients.models import Pump
 from refills import preview
-from refills.forms import ProgramChangeForm, RefillForm
+from refills.forms import ProgramChangeForm, RefillForm, plain
 from refills.models import Appointment
 from refills.services import current_cycle, current_program
 
@@ -29,6 +31,7 @@ CONFIRMATIONS = {
     "compounded": "concentration_mcg_ml",
     "confirm_unusual_dose": "daily_dose_mcg",
     "bridge_bolus_confirmed": "bridge_bolus_confirmed",
+    "confirm_volume_difference": "volume_after_ml",
 }
 DEFAULT_APPOINTMENT_TIME = time(9, 0)
 MAX_BOOKING_DAYS = 730  # AppointmentForm refuses dates further ahead
@@ -73,6 +76,15 @@ def validate_with_confirmations(make_form, data):
     return form, False, cleaned, needed
 
 
+def trimmed(value):
+    """A stored Decimal as it is typed, without trailing zeros (20.00 -> 20), for a form's
+    starting values; anything else as it is."""
+    if not isinstance(value, Decimal):
+        return value
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
+
+
 def place_confirmations(form) -> None:
     """Put each confirmation checkbox right after the field it confirms."""
     order = []
@@ -107,6 +119,8 @@ class PumpEventView(ClinicAccessMixin, TemplateView):
         return {"pump": self.pump, "today": self.today}
 
     def make_form(self, data=None, initial=None):
+        if initial:
+            initial = {key: trimmed(value) for key, value in initial.items()}
         form = self.form_class(data, initial=initial, **self.form_kwargs())
         place_confirmations(form)
         return form
@@ -166,14 +180,36 @@ class RefillCreateView(PumpEventView):
         return None if self.initial_fill else current_cycle(self.pump)[1]
 
     def initial_values(self) -> dict:
+        # Never the volume removed: it is measured, and a projection standing in for it
+        # would make every discrepancy zero (SPEC section 4). It is shown as a hint instead.
         initial = {"performed_on": self.today, "volume_after_ml": self.pump.reservoir_ml}
-        expected = preview.expected_residual_ml(self.previous_cycle, self.today)
-        if expected is not None:
-            initial["volume_removed_ml"] = expected
         program = self.program
         if program is not None:
             initial.update({key: program[key] for key in program if key != "since"})
         return initial
+
+    def render(self, form, **extra):
+        self.describe_residual(form)
+        return super().render(form, **extra)
+
+    def describe_residual(self, form) -> None:
+        """The expected residual on the chosen date, as the hint beside the volume removed."""
+        if "volume_removed_ml" not in form.fields:
+            return
+        if self.initial_fill:
+            hint = _("First fill of this pump: nothing to remove, leave it empty.")
+        else:
+            day = getattr(form, "cleaned_data", {}).get("performed_on") or self.today
+            expected = preview.expected_residual_ml(self.previous_cycle, day)
+            if expected is None:
+                return
+            hint = _("Expected about %(ml)s mL on %(day)s — measure and enter what you removed.") % {
+                "ml": plain(expected),
+                "day": dateformat.format(day, "D j M Y"),
+            }
+        # The bound field copies the help text when first built (validation builds it).
+        form.fields["volume_removed_ml"].help_text = hint
+        form["volume_removed_ml"].help_text = hint
 
     def compute_preview(self, cleaned):
         return preview.preview_refill(cleaned, self.previous_cycle, preview.ScheduleSettings.of(self.pump))

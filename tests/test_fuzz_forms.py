@@ -247,6 +247,7 @@ CREATE_FIELDS = [
     "patient-sci_t6_or_above",
     "fill-compounded",
     "fill-confirm_unusual_dose",
+    "fill-confirm_volume_difference",
     "fill-volume_removed_ml",
 ]
 
@@ -378,7 +379,7 @@ def test_pump_explant_survives_bad_input(as_manager, pump, explant_date):
 REFILL_DATA = {
     "performed_on": "2026-04-01",
     "volume_removed_ml": "18",
-    "volume_added_ml": "18",
+    "volume_added_ml": "20",  # the reservoir is emptied, then filled: added = after (SPEC 4)
     "volume_after_ml": "20",
     "concentration_mcg_ml": "2000",
     "daily_dose_mcg": "400",
@@ -387,13 +388,28 @@ REFILL_DATA = {
     "notes": "",
     "action": "save",
 }
-REFILL_FIELDS = [*REFILL_DATA, "compounded", "confirm_unusual_dose", "bridge_bolus_confirmed"]
+REFILL_FIELDS = [
+    *REFILL_DATA,
+    "compounded",
+    "confirm_unusual_dose",
+    "bridge_bolus_confirmed",
+    "confirm_volume_difference",
+]
 
 
 @FUZZ
 @given(changes=edits(REFILL_FIELDS), confirm=st.booleans())
 def test_refill_create_survives_bad_input(as_manager, pump, changes, confirm):
-    base = {"confirm_unusual_dose": "on", "compounded": "on", "bridge_bolus_confirmed": "on"} if confirm else {}
+    base = (
+        {
+            "confirm_unusual_dose": "on",
+            "compounded": "on",
+            "bridge_bolus_confirmed": "on",
+            "confirm_volume_difference": "on",
+        }
+        if confirm
+        else {}
+    )
     with rolled_back():
         submit(
             as_manager,

@@ -34,7 +34,8 @@ def data(**overrides) -> dict:
     values = {
         "performed_on": "2026-03-01",
         "volume_removed_ml": "8.2",
-        "volume_added_ml": "11.8",
+        # Volume after refill equals volume added: the reservoir is emptied before it is filled.
+        "volume_added_ml": "20",
         "volume_after_ml": "20",
         "concentration_mcg_ml": "2000",
         "daily_dose_mcg": "400",
@@ -165,7 +166,8 @@ def test_same_concentration_needs_no_bridge(pump):
     [("0", False), ("-1", False), ("0.01", True), ("12", True), ("20", True), ("20.01", False), ("40", False)],
 )
 def test_volume_after_refill(pump, value, valid):
-    form = submit(pump, volume_after_ml=value)
+    # The range is checked on its own: a volume after unlike the volume added is confirmed here.
+    form = submit(pump, volume_after_ml=value, confirm_volume_difference="on")
     if valid:
         assert form.is_valid(), form.errors
     else:
@@ -174,7 +176,7 @@ def test_volume_after_refill(pump, value, valid):
 
 def test_volume_after_on_a_40_ml_pump(clinic):
     pump = PumpFactory(patient=PatientFactory(clinic=clinic), model=pump_model("synchromed-ii-40"))
-    form = submit(pump, initial_fill=True, volume_after_ml="40")
+    form = submit(pump, initial_fill=True, volume_added_ml="40", volume_after_ml="40")
     assert form.is_valid(), form.errors
     assert_error(form_for(pump, performed_on="2026-03-02", volume_after_ml="40.01"), "volume_after_ml", "40.00 mL")
 
@@ -182,7 +184,8 @@ def test_volume_after_on_a_40_ml_pump(clinic):
 @pytest.mark.parametrize("field", ["volume_removed_ml", "volume_added_ml"])
 @pytest.mark.parametrize("value, valid", [("-0.01", False), ("0", True), ("20", True), ("20.01", False)])
 def test_volume_removed_and_added(pump, field, value, valid):
-    form = submit(pump, **{field: value})
+    # The range is checked on its own: a volume added unlike the volume after is confirmed here.
+    form = submit(pump, **{field: value, "confirm_volume_difference": "on"})
     if valid:
         assert form.is_valid(), form.errors
     else:
@@ -197,6 +200,59 @@ def test_first_fill_needs_no_residual(new_pump):
     form = submit(new_pump, initial_fill=True, volume_removed_ml="")
     assert form.is_valid(), form.errors
     assert Refill.objects.get(pump=new_pump).is_initial_fill is True
+
+
+# --- volume after refill against volume added (SPEC section 4, issue 12 item 2) -----
+
+
+@pytest.mark.parametrize(
+    "added, after, agree",
+    [
+        ("20", "20", True),
+        ("19.5", "20", True),  # 0.5 mL exactly: accepted
+        ("20", "19.5", True),
+        ("19.49", "20", False),  # 0.51 mL: needs the tick
+        ("20", "19.49", False),
+        ("17", "20", False),  # issue 12: removed 1.1, added 17, after 20 was accepted silently
+    ],
+)
+def test_volume_after_must_agree_with_volume_added(pump, added, after, agree):
+    form = submit(pump, volume_removed_ml="1.1", volume_added_ml=added, volume_after_ml=after)
+    if agree:
+        assert form.is_valid(), form.errors
+        return
+    assert_error(form, "volume_after_ml", "differs from the volume added")
+    message = form.errors["volume_after_ml"][0]
+    assert f"The volume after refill ({after} mL) differs from the volume added ({added} mL)" in message
+    form = submit(
+        pump, volume_removed_ml="1.1", volume_added_ml=added, volume_after_ml=after, confirm_volume_difference="on"
+    )
+    assert form.is_valid(), form.errors
+    assert Refill.objects.get(pump=pump, performed_on=date(2026, 3, 1)).volume_added_ml == Decimal(added)
+
+
+def test_the_confirmation_names_both_volumes(pump):
+    label = RefillForm(pump=pump, today=TODAY).fields["confirm_volume_difference"].label.lower()
+    assert "volume after refill" in label and "volume added" in label
+
+
+def test_an_empty_volume_added_is_not_compared(pump):
+    assert submit(pump, volume_added_ml="", volume_after_ml="20").is_valid()
+
+
+def test_a_first_fill_must_agree_too(new_pump):
+    form = submit(new_pump, initial_fill=True, volume_removed_ml="", volume_added_ml="15", volume_after_ml="20")
+    assert_error(form, "volume_after_ml", "differs from the volume added")
+
+
+def test_a_fill_from_the_clinic_records_is_not_held_to_the_volume_rule(pump):
+    """The import (residual_required=False) has no volume-added column, and a re-import puts
+    the file's volume after refill over a fill recorded with its own volume added: the rule
+    is deliberately not applied there."""
+    recorded = data(volume_removed_ml=None, volume_added_ml="20", volume_after_ml="18")
+    form = RefillForm(recorded, pump=pump, today=TODAY, residual_required=False)
+    assert form.is_valid(), form.errors
+    assert "volume_after_ml" not in form.errors
 
 
 # --- dose and bolus ----------------------------------------------------------------
@@ -295,7 +351,7 @@ def test_several_errors_each_on_its_field(pump):
 def test_editing_a_refill_does_not_clash_with_itself(pump):
     refill = Refill.objects.get(pump=pump)
     form = RefillForm(
-        data(performed_on="2026-01-01", volume_after_ml="18", volume_removed_ml=""),
+        data(performed_on="2026-01-01", volume_after_ml="18", volume_added_ml="18", volume_removed_ml=""),
         instance=refill,
         pump=pump,
         today=TODAY,
@@ -305,3 +361,33 @@ def test_editing_a_refill_does_not_clash_with_itself(pump):
     form.save()
     pump.refresh_from_db()
     assert pump.alarm_date == date(2026, 3, 22)
+
+
+# --- the import path (refills.importer builds its refills with RefillForm) -----------
+
+
+def test_a_reimport_over_a_refill_recorded_on_the_page_keeps_working(clinic):
+    """The file has no volume-added column: re-importing a fill the page recorded with 20 mL
+    added, now with 18 mL after refill in the file, is the clinic's own record and is taken."""
+    from refills.importer import CHANGED, run_import
+    from tests.test_command_import_caseload import GOOD_ROWS, csv_text, with_changes
+
+    with time_machine.travel("2026-03-01 10:00:00+00:00", tick=False):
+        assert run_import(clinic, csv_text(GOOD_ROWS)).applied
+        pump = Pump.objects.get(serial_number="SN-1")
+        page = RefillForm(
+            data(performed_on="2026-02-25", volume_removed_ml="3.2", volume_added_ml="20", volume_after_ml="20"),
+            pump=pump,
+            today=clinic.today(),
+        )
+        assert page.is_valid(), page.errors
+        page.save()
+
+        result = run_import(
+            clinic, csv_text(with_changes(0, last_refill_date="2026-02-25", volume_after_refill_ml="18"))
+        )
+
+    assert result.applied, [str(p) for p in result.problems]
+    assert result.rows[0].actions["refill"] == CHANGED
+    refill = Refill.objects.get(pump=pump, performed_on=date(2026, 2, 25))
+    assert (refill.volume_added_ml, refill.volume_after_ml) == (Decimal("20"), Decimal("18"))

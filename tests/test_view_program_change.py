@@ -143,3 +143,18 @@ def test_outsider_gets_404(client, outsider, pump):
     assert client.get(url(pump)).status_code == 404
     assert client.post(url(pump), change_data()).status_code == 404
     assert not ProgramChange.objects.exists()
+
+
+def test_a_refused_change_shows_the_summary_linking_its_fields(client, manager, pump):
+    """Issue 12 item 14: a refused form says at the top that nothing was saved, and where."""
+    client.force_login(manager)
+    before = alarm_and_due(pump)
+    response = client.post(url(pump), change_data(performed_on="2025-10-01", daily_dose_mcg="-5"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="error-summary" tabindex="-1" autofocus' in html
+    assert "Nothing was saved: 2 problems to fix" in html
+    assert '<a href="#id_performed_on">' in html and '<a href="#id_daily_dose_mcg">' in html
+    assert not ProgramChange.objects.filter(pump=pump).exists()
+    assert alarm_and_due(pump) == before
+    assert "error-summary" not in client.get(url(pump)).content.decode()

@@ -1,4 +1,4 @@
-"""Record a refill: pre-filled form, preview without saving, confirmations, save.
+"""Record a refill: pre-filled form (never the residual), preview without saving, confirmations, save.
 
 Baseline: a SynchroMed II 20 mL (alarm 2 mL) first filled on 2025-10-01 with 20 mL at
 2000 mcg/mL, 400 mcg/day (0.2 mL/day). Today is 2026-01-01 (92 days later), so the
@@ -6,6 +6,7 @@ expected residual is 20 - 18.4 = 1.6 mL. A refill today to 20 mL at the same pro
 gives alarm 2026-04-01 (90 days) and refill due 2026-03-25 (buffer 7).
 """
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -46,7 +47,7 @@ def refill_data(**overrides):
     data = {
         "performed_on": "2026-01-01",
         "volume_removed_ml": "1.6",
-        "volume_added_ml": "18.4",
+        "volume_added_ml": "20",
         "volume_after_ml": "20",
         "concentration_mcg_ml": "2000",
         "daily_dose_mcg": "400",
@@ -63,27 +64,113 @@ def stored_dates(pump):
     return Pump.objects.values_list("alarm_date", "refill_due", "last_refill_date").get(pk=pump.pk)
 
 
-def test_get_prefills_date_program_expected_residual_and_reservoir(client, manager, pump):
+def residual_input(html: str) -> str:
+    """The <input> of the volume removed in a rendered page."""
+    match = re.search(r'<input[^>]*name="volume_removed_ml"[^>]*>', html)
+    assert match, "no volume removed input on the page"
+    return match.group(0)
+
+
+def test_get_prefills_date_program_and_reservoir_but_never_the_residual(client, manager, pump):
+    # Issue 12 item 1 (a deliberate change): the volume removed is measured, so the form
+    # no longer pre-fills it with the projection; the projection is a hint beside it.
     client.force_login(manager)
     response = client.get(url(pump))
     assert response.status_code == 200
     initial = response.context["form"].initial
     assert initial["performed_on"] == TODAY
-    assert initial["volume_removed_ml"] == Decimal("1.60")
+    assert "volume_removed_ml" not in initial
     assert initial["volume_after_ml"] == Decimal("20")
     assert initial["concentration_mcg_ml"] == Decimal("2000")
     assert initial["daily_dose_mcg"] == Decimal("400")
     assert response.context["expected_today"] == Decimal("1.60")
-    assert 'name="action" value="preview"' in response.content.decode()
+    html = response.content.decode()
+    assert 'name="action" value="preview"' in html
+    field = residual_input(html)
+    assert "value=" not in field and 'aria-required="true"' in field
+    assert 'aria-describedby="id_volume_removed_ml_helptext"' in field
+    hint = re.search(r'<small class="help" id="id_volume_removed_ml_helptext">([^<]*)</small>', html).group(1)
+    assert hint == "Expected about 1.6 mL on Thu 1 Jan 2026 — measure and enter what you removed."
 
 
-def test_get_prefills_the_dose_of_a_later_program_change(client, manager, pump):
+def test_get_hints_the_residual_after_a_later_program_change(client, manager, pump):
     ProgramChangeFactory(pump=pump, performed_on=date(2025, 11, 1), daily_dose_mcg=Decimal("300"))
     client.force_login(manager)
-    initial = client.get(url(pump)).context["form"].initial
-    assert initial["daily_dose_mcg"] == Decimal("300")
-    # 20 - 0.2 * 31 - 0.15 * 61 = 4.65 mL left today
-    assert initial["volume_removed_ml"] == Decimal("4.65")
+    response = client.get(url(pump))
+    assert response.context["form"].initial["daily_dose_mcg"] == Decimal("300")
+    # 20 - 0.2 * 31 - 0.15 * 61 = 4.65 mL left today: a hint, not a value
+    assert "value=" not in residual_input(response.content.decode())
+    assert "Expected about 4.65 mL on Thu 1 Jan 2026" in response.context["form"]["volume_removed_ml"].help_text
+
+
+def test_the_hint_follows_the_chosen_date(client, manager, pump):
+    client.force_login(manager)
+    response = client.post(url(pump), refill_data(performed_on="2025-12-22", volume_removed_ml="", action="preview"))
+    # 82 days at 0.2 mL/day from 20 mL: 3.6 mL expected on 22 Dec.
+    assert "Expected about 3.6 mL on Mon 22 Dec 2025" in response.context["form"]["volume_removed_ml"].help_text
+
+
+def test_a_refill_without_the_volume_removed_is_refused_and_nothing_is_saved(client, manager, pump):
+    before = stored_dates(pump)
+    client.force_login(manager)
+    response = client.post(url(pump), refill_data(volume_removed_ml=""))
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors["volume_removed_ml"] == ["Enter the volume removed (the actual residual)."]
+    assert Refill.objects.filter(pump=pump).count() == 1
+    assert stored_dates(pump) == before
+    html = response.content.decode()
+    assert "value=" not in residual_input(html)  # still empty: nothing stands in for the measurement
+    summary = re.search(r'<div class="error-summary".*?</div>\s*</div>', html, re.S).group(0)
+    assert 'tabindex="-1"' in summary and "autofocus" in summary
+    assert "Nothing was saved: 1 problem to fix" in summary
+    assert '<a href="#id_volume_removed_ml">Volume removed (mL): Enter the volume removed' in summary
+
+
+def test_the_summary_links_every_field_with_an_error(client, manager, pump):
+    client.force_login(manager)
+    response = client.post(url(pump), refill_data(volume_removed_ml="", volume_after_ml="25", daily_dose_mcg="-5"))
+    html = response.content.decode()
+    assert "Nothing was saved: 3 problems to fix" in html
+    for field in ("volume_removed_ml", "volume_after_ml", "daily_dose_mcg"):
+        assert f'<a href="#id_{field}">' in html
+        assert f'id="id_{field}"' in html  # the link lands on the input
+    assert Refill.objects.filter(pump=pump).count() == 1
+
+
+def test_a_get_or_a_saved_refill_shows_no_summary(client, manager, pump):
+    client.force_login(manager)
+    assert "error-summary" not in client.get(url(pump)).content.decode()
+    response = client.post(url(pump), refill_data(action="preview"))
+    assert response.context["preview"] is not None
+    assert "error-summary" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("added", "after", "needs_tick"),
+    [("20", "20", False), ("19.5", "20", False), ("20", "19.5", False), ("19.49", "20", True), ("17", "20", True)],
+)
+def test_volume_after_and_added_differing_over_half_a_ml_need_the_tick(client, manager, pump, added, after, needs_tick):
+    client.force_login(manager)
+    response = client.post(url(pump), refill_data(volume_added_ml=added, volume_after_ml=after))
+    if not needs_tick:
+        assert response.status_code == 302
+        assert Refill.objects.get(pump=pump, performed_on=TODAY).volume_added_ml == Decimal(added)
+        return
+    assert response.status_code == 200
+    assert not Refill.objects.filter(performed_on=TODAY).exists()
+    assert [field.name for field, _ in response.context["needed"]] == ["confirm_volume_difference"]
+    message = response.context["form"].errors["confirm_volume_difference"][0]
+    assert "volume after refill" in message and "volume added" in message
+    html = response.content.decode()
+    assert "Tick “Confirm that the volume after refill differs from the volume added by more than 0.5 mL”" in html
+    assert '<a href="#id_confirm_volume_difference">' in html
+
+    response = client.post(
+        url(pump), refill_data(volume_added_ml=added, volume_after_ml=after, confirm_volume_difference="on")
+    )
+    assert response.status_code == 302
+    assert Refill.objects.get(pump=pump, performed_on=TODAY).volume_after_ml == Decimal(after)
 
 
 def test_preview_shows_new_alarm_date_and_refill_due_and_saves_nothing(client, manager, pump):

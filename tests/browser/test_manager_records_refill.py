@@ -33,11 +33,13 @@ def test_manager_records_a_refill_with_a_discrepancy_and_acknowledges_the_review
 
     page.get_by_role("navigation", name="Patient actions").get_by_role("link", name="Record refill").click()
     page.wait_for_url(re.compile(rf"/pumps/{pump.pk}/refill/$"))
-    assert page.get_by_test_id("expected-today").inner_text() == "2.60 mL"
+    # Numbers without trailing zeros (SPEC 8); the volume removed starts empty (issue 12 item 1).
+    assert page.get_by_test_id("expected-today").inner_text() == "2.6 mL"
+    assert page.get_by_label("Volume removed").input_value() == ""
     # 5 mL found instead of the 2.6 expected: +2.4 mL, above the 1.0 mL of a 20 mL pump.
     page.get_by_label("Volume removed").fill("5.00")
-    page.get_by_label("Volume added").fill("20")
-    page.get_by_label("Volume after refill").fill("20")
+    page.get_by_role("spinbutton", name="Volume added").fill("20")
+    page.get_by_role("spinbutton", name="Volume after refill").fill("20")
     page.get_by_role("button", name="Preview").click()
 
     preview = page.locator("#preview")
