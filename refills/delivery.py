@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import formataddr, parseaddr
 from urllib.parse import urlparse
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 
 from clinic.models import Membership
@@ -172,6 +173,12 @@ def _member_reason(reminder: Reminder) -> str:
 
 # Content -------------------------------------------------------------------------------
 
+# SPEC 8: "Wed 25 Nov 2026" in every email, whatever DATE_FORMAT the pages use (the
+# templates spell the same format out in their |date filters).
+EMAIL_DATE_FORMAT = "D j M Y"
+# A pump past its refill due, alarming or empty: the patient is told to call today.
+URGENT_STATUSES = (schedule.EMPTY, schedule.ALARMING, schedule.OVERDUE)
+
 SAFETY_LINE = _(
     "Sudden return of spasticity, itching, fever, confusion or a pump alarm means: call the clinic at once "
     "or go to the emergency department and mention the pump."
@@ -183,32 +190,68 @@ APPOINTMENT_KINDS = {
 }
 
 
+def email_date(day) -> str:
+    return dateformat.format(day, EMAIL_DATE_FORMAT) if day else ""
+
+
 def absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
+def sender(clinic) -> str:
+    """Patient emails come from the clinic's name at the configured address (SPEC 8).
+
+    formataddr quotes a name with a comma and encodes a non-ASCII one, so any clinic
+    name makes a valid From header.
+    """
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL
+    return formataddr((clinic.name, address))
+
+
+def urgent_status(reminder: Reminder) -> str:
+    """The pump status that makes a patient email urgent, or '' for the ordinary wording.
+
+    The status on the sweep's date (stored on the row), or a worse one on the day the
+    email goes out (a row retried over days): never gentler than the sweep saw it.
+    """
+    seen = [reminder.pump_status] if reminder.pump_status else []
+    if reminder.pump_id is not None:
+        today = reminder.clinic.today()
+        seen += Pump.objects.filter(pk=reminder.pump_id).with_status(today).values_list("status_now", flat=True)
+    urgent = [status for status in seen if status in URGENT_STATUSES]
+    return min(urgent, key=schedule.STATUS_SEVERITY.__getitem__) if urgent else ""
+
+
 def _appointment_context(reminder: Reminder, now: datetime) -> tuple[str, dict]:
     appointment = reminder.appointment
-    subject = _("Reminder: your appointment at %(clinic)s on %(date)s") % {
-        "clinic": reminder.clinic.name,
-        "date": appointment.local_date.strftime("%A %d %B %Y"),
-    }
+    urgent = urgent_status(reminder)
+    values = {"clinic": reminder.clinic.name, "date": email_date(appointment.local_date)}
+    if urgent:
+        subject = _("Urgent: please call %(clinic)s today (your appointment is on %(date)s)") % values
+    else:
+        subject = _("Reminder: your appointment at %(clinic)s on %(date)s") % values
     return subject, {
         "appointment": appointment,
         "appointment_kind": APPOINTMENT_KINDS.get(appointment.kind, appointment.kind),
+        "urgent": urgent,
+        "refill_due": reminder.pump.refill_due if reminder.pump else None,
     }
 
 
 def _refill_needed_context(reminder: Reminder, now: datetime) -> tuple[str, dict]:
-    subject = _("%(clinic)s: time to book your pump refill") % {"clinic": reminder.clinic.name}
-    return subject, {"refill_due": reminder.pump.refill_due}
+    urgent = urgent_status(reminder)
+    if urgent:
+        subject = _("Urgent: please call %(clinic)s today about your pump refill") % {"clinic": reminder.clinic.name}
+    else:
+        subject = _("%(clinic)s: time to book your pump refill") % {"clinic": reminder.clinic.name}
+    return subject, {"refill_due": reminder.pump.refill_due, "urgent": urgent}
 
 
 def _digest_context(reminder: Reminder, now: datetime) -> tuple[str, dict]:
     context = digest_context(reminder.clinic, reminder.key_date)
     subject = _("%(clinic)s digest for %(date)s: %(count)d need attention") % {
         "clinic": reminder.clinic.name,
-        "date": reminder.key_date.strftime("%a %d %b"),
+        "date": email_date(reminder.key_date),
         "count": context["attention_count"],
     }
     return subject, context
@@ -252,7 +295,7 @@ def build_message(reminder: Reminder, now: datetime) -> EmailMultiAlternatives:
     }
     if reminder.is_for_patient:
         to = reminder.patient.email
-        unsubscribe_url = absolute(reverse("unsubscribe", args=[unsubscribe_token(reminder.patient)]))
+        unsubscribe_url = absolute(reverse("unsubscribe", args=[unsubscribe_token(reminder)]))
         context["unsubscribe_url"] = unsubscribe_url
         headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -262,7 +305,7 @@ def build_message(reminder: Reminder, now: datetime) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string(f"reminders/{reminder.kind}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=sender(clinic) if reminder.is_for_patient else settings.DEFAULT_FROM_EMAIL,
         to=[to],
         reply_to=[clinic.email] if clinic.email else None,
         headers=headers,

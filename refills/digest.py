@@ -40,19 +40,32 @@ def pump_row(pump: Pump) -> dict:
     }
 
 
+def _listed(queryset, limit: int) -> tuple[list, int]:
+    """The first ``limit`` objects and the total (counted only when the list is cut)."""
+    objects = list(queryset[:limit])
+    return objects, (len(objects) if len(objects) < limit else queryset.count())
+
+
 def _section(title, queryset, key: str) -> dict:
-    pumps = list(queryset[: SECTION_LIMIT + 1])
+    pumps, total = _listed(queryset, SECTION_LIMIT)
     return {
         "key": key,
         "title": title,
-        "rows": [pump_row(p) for p in pumps[:SECTION_LIMIT]],
-        "more": len(pumps) > SECTION_LIMIT,
-        "ids": {p.pk for p in pumps},
+        "rows": [pump_row(p) for p in pumps],
+        "total": total,
+        "more": total - len(pumps),
     }
 
 
 def digest_context(clinic, today: date) -> dict:
-    """The digest's sections for a clinic on its local ``today``."""
+    """The digest's sections for a clinic on its local ``today``.
+
+    Every row is one item: ``attention_count`` is the number of rows the digest lists
+    (plus those cut from a long section, which it counts as "N more"). A pump is listed
+    once for its refill: an empty, alarming or overdue pump whose only booking is late
+    shows that in its Booking column, not a second time under "Booked late". A
+    replacement is a separate item (another appointment, another team).
+    """
     pumps = Pump.objects.active().filter(clinic=clinic).with_status(today).select_related("patient").urgent_first()
     sections = [
         _section(_("Empty or alarming"), pumps.with_status_in([schedule.EMPTY, schedule.ALARMING], today), "urgent"),
@@ -62,19 +75,24 @@ def digest_context(clinic, today: date) -> dict:
             pumps.with_status_in([schedule.DUE_SOON], today).filter(booking=schedule.UNBOOKED),
             "due_soon",
         ),
-        _section(_("Booked late"), pumps.filter(booking=schedule.BOOKED_LATE), "late"),
-    ]
-    replacements = _section(
-        _("Replacements due within 90 days"),
-        pumps.filter(replacement_due__lte=today + timedelta(days=schedule.URGENT_REPLACEMENT_DAYS)).order_by(
-            "replacement_due", "patient__mrn"
+        _section(
+            _("Booked late"),
+            pumps.with_status_in([schedule.DUE_SOON, schedule.OK], today).filter(booking=schedule.BOOKED_LATE),
+            "late",
         ),
-        "replacements",
-    )
-    reviews = list(
+        _section(
+            _("Replacements due within 90 days"),
+            pumps.filter(replacement_due__lte=today + timedelta(days=schedule.URGENT_REPLACEMENT_DAYS)).order_by(
+                "replacement_due", "patient__mrn"
+            ),
+            "replacements",
+        ),
+    ]
+    reviews, reviews_total = _listed(
         Refill.objects.filter(pump__clinic=clinic, needs_review=True)
         .select_related("pump__patient")
-        .order_by("performed_on", "pk")[: SECTION_LIMIT + 1]
+        .order_by("performed_on", "pk"),
+        SECTION_LIMIT,
     )
     review_rows = [
         {
@@ -83,14 +101,14 @@ def digest_context(clinic, today: date) -> dict:
             "performed_on": r.performed_on,
             "url": patient_url(r.pump.patient_id),
         }
-        for r in reviews[:SECTION_LIMIT]
+        for r in reviews
     ]
-    attention = set().union(*(s["ids"] for s in sections))
     return {
         "today": today,
-        "sections": [*sections, replacements],
+        "sections": sections,
         "reviews": review_rows,
-        "reviews_more": len(reviews) > SECTION_LIMIT,
-        "attention_count": len(attention) + len(reviews),
+        "reviews_total": reviews_total,
+        "reviews_more": reviews_total - len(review_rows),
+        "attention_count": sum(s["total"] for s in sections) + reviews_total,
         "home_url": f"{settings.SITE_URL}{reverse('home')}",
     }

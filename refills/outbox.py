@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Clinic
 from patients.models import Patient, Pump
+from refills.labels import STATUS_LABELS
 
 UNSUBSCRIBE_SALT = "refills.reminders.unsubscribe"
 
@@ -24,6 +25,16 @@ class ReminderQuerySet(models.QuerySet):
     def failed_count(self, clinic) -> int:
         """The number on the Today page and the health view: failures nobody retried."""
         return self.failed().filter(clinic=clinic).count()
+
+    def failing_since_count(self, since) -> int:
+        """Rows whose latest send attempt failed at or after ``since``: waiting to retry, or given up.
+
+        Two counts, each within one of the small partial indexes (pending, failed) rather
+        than an OR over the whole outbox.
+        """
+        retrying = self.filter(status=Reminder.Status.PENDING, attempts__gt=0, updated_at__gte=since)
+        gave_up = self.failed().filter(updated_at__gte=since)
+        return retrying.count() + gave_up.count()
 
 
 class Reminder(models.Model):
@@ -58,7 +69,8 @@ class Reminder(models.Model):
     appointment = models.ForeignKey(
         "refills.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="reminders"
     )
-    pump_status = models.CharField(_("pump status"), max_length=12, blank=True)  # escalations: what triggered it
+    # The pump's status on the sweep's date: what triggered an escalation; the wording of a patient email.
+    pump_status = models.CharField(_("pump status"), max_length=12, blank=True)
 
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
@@ -97,6 +109,11 @@ class Reminder(models.Model):
     def is_for_patient(self) -> bool:
         return self.kind in self.PATIENT_KINDS
 
+    @property
+    def pump_status_label(self) -> str:
+        """The pump's status at the sweep in the clinic's words ('' when none was recorded)."""
+        return str(STATUS_LABELS.get(self.pump_status, self.pump_status))
+
 
 class SweepRun(models.Model):
     """One run of the sweep; the health view reports the age of the last finished one."""
@@ -114,16 +131,30 @@ class SweepRun(models.Model):
         return f"Sweep {self.started_at:%Y-%m-%d %H:%M:%S}"
 
 
-def unsubscribe_token(patient: Patient) -> str:
-    """A signed, salted token naming the patient, for the one-click unsubscribe link."""
-    return signing.dumps({"patient": patient.pk}, salt=UNSUBSCRIBE_SALT)
+def unsubscribe_token(reminder: Reminder) -> str:
+    """A signed, salted token naming the email (its outbox row), for the one-click unsubscribe link.
+
+    It carries the reminder's id, which the email's Message-ID already shows, never the
+    patient's internal id: the payload of a signed value is readable by whoever holds it.
+    """
+    return signing.dumps({"r": reminder.pk}, salt=UNSUBSCRIBE_SALT)
 
 
 def patient_id_from_token(token: str) -> int | None:
-    """The patient id a token was made for, or None for a forged or damaged token."""
+    """The patient a token stands for, or None for a forged or damaged token.
+
+    Links emailed before tokens named the reminder carried ``{"patient": id}``; they keep
+    working (same salt and key, so nobody without SECRET_KEY can make one).
+    """
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
         return None
-    patient_id = data.get("patient") if isinstance(data, dict) else None
-    return patient_id if isinstance(patient_id, int) else None
+    if not isinstance(data, dict):
+        return None
+    reminder_id = data.get("r")
+    if isinstance(reminder_id, int) and not isinstance(reminder_id, bool):
+        row = Reminder.objects.filter(pk=reminder_id, kind__in=Reminder.PATIENT_KINDS).values("patient_id").first()
+        return row["patient_id"] if row else None
+    patient_id = data.get("patient")  # a link from an email sent before this change
+    return patient_id if isinstance(patient_id, int) and not isinstance(patient_id, bool) else None

@@ -32,10 +32,8 @@ MORNING = time(9, 0)  # patient emails go out from 09:00 clinic-local
 NEEDS_REFILL = (schedule.DUE_SOON, schedule.OVERDUE, schedule.ALARMING, schedule.EMPTY)
 ESCALATE = (schedule.ALARMING, schedule.EMPTY)
 DIGEST_LOOKBACK_DAYS = 7  # missed digests older than this are not even recorded
-PENDING_GRACE = timedelta(minutes=2)
-SWEEP_HISTORY = timedelta(
-    days=7
-)  # how long sweep runs are kept  # a pending row this far past its time has lost its task
+PENDING_GRACE = timedelta(minutes=2)  # a pending row this far past its time has lost its task
+SWEEP_HISTORY = timedelta(days=7)  # how long sweep runs are kept
 
 
 @dataclass(frozen=True)
@@ -94,8 +92,15 @@ def appointment_reminders_due(clinic: Clinic, now: datetime) -> list[Due]:
         patient__status=Patient.Status.ACTIVE,
         patient__reminders_opt_in=True,
     ).exclude(patient__email="")
+    appointments = list(appointments.select_related("patient").order_by("pk"))
+    # The pump's status on the sweep's date decides the email's wording (urgent when past due).
+    pump_status = dict(
+        Pump.objects.filter(pk__in={a.pump_id for a in appointments if a.pump_id})
+        .with_status(today)
+        .values_list("pk", "status_now")
+    )
     due = []
-    for appointment in appointments.select_related("patient").order_by("pk"):
+    for appointment in appointments:
         moments = [
             (local_moment(appointment.local_date - timedelta(days=lead), MORNING, clinic.zone), lead)
             for lead in lead_days
@@ -115,6 +120,7 @@ def appointment_reminders_due(clinic: Clinic, now: datetime) -> list[Due]:
                 patient_id=appointment.patient_id,
                 pump_id=appointment.pump_id,
                 appointment_id=appointment.pk,
+                pump_status=pump_status.get(appointment.pump_id, ""),
             )
         )
     return due

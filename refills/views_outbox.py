@@ -1,5 +1,6 @@
-"""The reminder outbox page, its retry action, the health view and unsubscribe links."""
+"""The reminder outbox page, its retry actions, the health view and unsubscribe links."""
 
+import logging
 from datetime import timedelta
 
 from auditlog.context import set_extra_data
@@ -13,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import ListView
@@ -24,6 +25,8 @@ from refills.outbox import Reminder, SweepRun, patient_id_from_token
 from refills.tasks import enqueue_send
 
 Status = Reminder.Status
+logger = logging.getLogger(__name__)
+RETRY_CHUNK = 500  # ids per UPDATE (SQLite's limit on query parameters)
 
 
 class OutboxFilterForm(forms.Form):
@@ -84,6 +87,7 @@ class OutboxRetryView(ClinicAccessMixin, View):
             if changed:
                 enqueue_send(self.object.pk)
         if changed:
+            logger.info("outbox: reminder %s retried by user %s", self.object.pk, request.user.pk)
             messages.success(request, _("Reminder #%(id)s will be sent again.") % {"id": self.object.pk})
         else:
             messages.error(
@@ -97,9 +101,66 @@ class OutboxRetryView(ClinicAccessMixin, View):
         return redirect("outbox")
 
 
+class OutboxRetryFailedView(ClinicAccessMixin, View):
+    """POST: send every failed reminder of the clinic again, after a confirmation.
+
+    It sends emails, so the first POST (the outbox's button) only shows what would be
+    sent and asks; the second, with ``confirm``, requeues. No JavaScript needed.
+    """
+
+    role = Role.STAFF
+    template_name = "refills/outbox_retry_failed.html"
+    http_method_names = ["post", "options"]
+
+    def post(self, request):
+        failed = self.scoped(Reminder).failed()
+        if request.POST.get("confirm") != "yes":
+            by_kind = dict(failed.values_list("kind").annotate(n=Count("pk")).order_by().values_list("kind", "n"))
+            context = {
+                "failed_count": sum(by_kind.values()),
+                "by_kind": [(label, by_kind[value]) for value, label in Reminder.Kind.choices if value in by_kind],
+            }
+            return render(request, self.template_name, context)
+        now = timezone.now()
+        with transaction.atomic():
+            # Locked, then updated only while still failed: a second click requeues nothing twice.
+            ids = list(failed.select_for_update().order_by("pk").values_list("pk", flat=True))
+            retried = []
+            for start in range(0, len(ids), RETRY_CHUNK):
+                chunk = ids[start : start + RETRY_CHUNK]
+                Reminder.objects.filter(pk__in=chunk, status=Status.FAILED).update(
+                    status=Status.PENDING, attempts=0, next_attempt_at=now, updated_at=now
+                )
+                retried += chunk
+            for reminder_id in retried:
+                enqueue_send(reminder_id)
+        if retried:
+            logger.info(
+                "outbox: %d failed reminders of clinic %s retried by user %s (ids %s to %s)",
+                len(retried),
+                self.clinic.pk,
+                request.user.pk,
+                retried[0],
+                retried[-1],
+            )
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d failed reminder will be sent again.",
+                    "%(count)d failed reminders will be sent again.",
+                    len(retried),
+                )
+                % {"count": len(retried)},
+            )
+        else:
+            messages.info(request, _("There were no failed reminders to retry."))
+        return redirect("outbox")
+
+
 # Health ---------------------------------------------------------------------------------
 
 BROKER_TIMEOUT_SECONDS = 2
+FAILING_WINDOW = timedelta(minutes=15)  # "reminders failing now": a send attempt failed this recently
 
 
 def database_ok() -> bool:
@@ -132,22 +193,28 @@ def broker_ok() -> bool:
 
 
 def health_report(now=None) -> dict:
-    """Database, broker, age of the last finished sweep and failed reminders (all clinics)."""
+    """Database, broker, age of the last finished sweep, reminders failing now and failed (all clinics)."""
     now = now or timezone.now()
     report = {"database": "ok" if database_ok() else "error", "broker": "ok" if broker_ok() else "error"}
-    last_sweep_age = failed = None
+    last_sweep_age = failed = failing = None
     if report["database"] == "ok":
         last = SweepRun.objects.filter(finished_at__isnull=False).order_by("-finished_at").first()
         last_sweep_age = int((now - last.finished_at).total_seconds()) if last else None
         failed = Reminder.objects.failed().count()
+        failing = Reminder.objects.failing_since_count(now - FAILING_WINDOW)
     # Three missed sweeps in a row: beat or the workers are not running.
     max_age = timedelta(seconds=3 * settings.REMINDER_SWEEP_SECONDS).total_seconds()
     sweep_ok = last_sweep_age is not None and last_sweep_age <= max_age
+    # A send attempt failed within the window: the mail relay may be down now, hours before
+    # the rows run out of attempts and show as failed.
+    reminders_ok = failing == 0
     report.update(
         sweep="ok" if sweep_ok else "late",
         last_sweep_age_seconds=last_sweep_age,
+        reminders="ok" if reminders_ok else "failing",
+        reminders_failing_now=failing,
         failed_reminders=failed,
-        status="ok" if report["database"] == report["broker"] == "ok" and sweep_ok else "error",
+        status="ok" if report["database"] == report["broker"] == "ok" and sweep_ok and reminders_ok else "error",
     )
     return report
 
@@ -155,8 +222,9 @@ def health_report(now=None) -> dict:
 class HealthView(View):
     """Public JSON for an external monitor: 200 when healthy, 503 otherwise.
 
-    Failed reminders are counted (a monitor may alert on them) but do not make the
-    service unhealthy: they wait for a person in the outbox. ``?check=web`` is for a load
+    Reminders failing now (an attempt failed in the last 15 minutes) make it unhealthy:
+    the outage shows while the rows still retry. Failed reminders (out of attempts) are
+    counted but do not: once the cause is gone they wait for a person in the outbox. ``?check=web`` is for a load
     balancer: 503 only when this web node cannot serve (its database is down), so a late
     sweep (beat or workers down) does not take every web node out of rotation.
     """

@@ -55,7 +55,16 @@ EMAIL_WAIT_SECONDS = 120
 SITE_HOST = "caseload.smoke.invalid"
 PASSWORD = "smoke-" + secrets.token_urlsafe(12)
 PATIENT = {"first_name": "Rosalind", "last_name": "Quillfeather", "email": "patient@smoke.invalid"}
-HEALTH_KEYS = {"database", "broker", "sweep", "last_sweep_age_seconds", "failed_reminders", "status"}
+HEALTH_KEYS = {
+    "database",
+    "broker",
+    "sweep",
+    "last_sweep_age_seconds",
+    "reminders",
+    "reminders_failing_now",
+    "failed_reminders",
+    "status",
+}
 
 
 class SmokeFailure(Exception):

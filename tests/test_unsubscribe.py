@@ -6,8 +6,9 @@ from django.core import signing
 from django.urls import reverse
 
 from clinic.audit import patient_history
-from refills.outbox import unsubscribe_token
+from refills.outbox import UNSUBSCRIBE_SALT, Reminder, patient_id_from_token, unsubscribe_token
 from tests.factories import PatientFactory
+from tests.reminders_data import reminder_row
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +22,13 @@ def url(token):
     return reverse("unsubscribe", args=[token])
 
 
+def token_for(patient, kind=Reminder.Kind.REFILL_NEEDED):
+    """The token of a reminder email to ``patient``, as delivery puts it in the link."""
+    return unsubscribe_token(reminder_row(patient.clinic, kind=kind, patient=patient))
+
+
 def test_get_asks_and_changes_nothing(client, patient, clinic):
-    response = client.get(url(unsubscribe_token(patient)))
+    response = client.get(url(token_for(patient)))
     assert response.status_code == 200
     html = response.content.decode()
     assert "Stop reminder emails" in html and clinic.name in html and patient.last_name not in html
@@ -32,7 +38,7 @@ def test_get_asks_and_changes_nothing(client, patient, clinic):
 
 def test_post_turns_reminders_off_and_is_audited(client, patient, clinic):
     before = LogEntry.objects.count()
-    response = client.post(url(unsubscribe_token(patient)))  # no CSRF token: mail clients post directly
+    response = client.post(url(token_for(patient)))  # no CSRF token: mail clients post directly
     assert response.status_code == 302
     patient.refresh_from_db()
     assert patient.reminders_opt_in is False
@@ -45,7 +51,7 @@ def test_post_turns_reminders_off_and_is_audited(client, patient, clinic):
 
 
 def test_post_twice_logs_once(client, patient):
-    token = unsubscribe_token(patient)
+    token = token_for(patient)
     client.post(url(token))
     count = LogEntry.objects.count()
     assert client.post(url(token)).status_code == 302
@@ -56,9 +62,12 @@ def test_post_twice_logs_once(client, patient):
     "make_token",
     [
         lambda p: "not-a-token",
-        lambda p: unsubscribe_token(p)[:-2] + "xx",  # tampered signature
+        lambda p: token_for(p)[:-2] + "xx",  # tampered signature
         lambda p: signing.dumps({"patient": p.pk}),  # signed without the unsubscribe salt
         lambda p: signing.dumps({"patient": p.pk + 1000}, salt="refills.reminders.unsubscribe"),  # no such patient
+        lambda p: signing.dumps({"r": 10**6}, salt="refills.reminders.unsubscribe"),  # no such reminder
+        lambda p: token_for(p, kind=Reminder.Kind.DIGEST),  # a staff email's row names no patient
+        lambda p: signing.dumps({"r": True}, salt="refills.reminders.unsubscribe"),
     ],
 )
 def test_a_bad_token_is_refused_and_changes_nothing(client, patient, make_token):
@@ -68,3 +77,20 @@ def test_a_bad_token_is_refused_and_changes_nothing(client, patient, make_token)
         assert "does not work" in response.content.decode()
     patient.refresh_from_db()
     assert patient.reminders_opt_in is True
+
+
+def test_the_token_does_not_reveal_the_patients_internal_id(clinic):
+    PatientFactory.create_batch(3, clinic=clinic)  # so the patient's id differs from the row's
+    patient = PatientFactory(clinic=clinic, pk=4242, reminders_opt_in=True)
+    token = token_for(patient)
+    payload = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    assert "4242" not in token and "4242" not in str(payload) and "patient" not in payload
+    assert payload == {"r": Reminder.objects.get(patient=patient).pk}  # the email's own id (its Message-ID shows it)
+    assert patient_id_from_token(token) == patient.pk
+
+
+def test_links_emailed_before_the_change_keep_working(client, patient):
+    old_link = signing.dumps({"patient": patient.pk}, salt=UNSUBSCRIBE_SALT)
+    assert client.post(url(old_link)).status_code == 302
+    patient.refresh_from_db()
+    assert patient.reminders_opt_in is False

@@ -26,7 +26,9 @@ def sweep_finished(ago: timedelta):
 
 def test_healthy_after_a_recent_sweep(client, clinic):
     sweep_finished(timedelta(seconds=90))
-    reminder_row(clinic, status=Reminder.Status.FAILED)
+    # Gave up an hour ago: it waits for a person in the outbox, the service is healthy.
+    failed = reminder_row(clinic, status=Reminder.Status.FAILED)
+    Reminder.objects.filter(pk=failed.pk).update(updated_at=NOW - timedelta(hours=1))
     response = client.get(reverse("health"))
     assert response.status_code == 200
     assert response.json() == {
@@ -34,6 +36,8 @@ def test_healthy_after_a_recent_sweep(client, clinic):
         "broker": "ok",
         "sweep": "ok",
         "last_sweep_age_seconds": 90,
+        "reminders": "ok",
+        "reminders_failing_now": 0,
         "failed_reminders": 1,
         "status": "ok",
     }
@@ -84,3 +88,39 @@ def test_load_balancer_check_fails_without_the_database(client, monkeypatch):
     monkeypatch.setattr(views_outbox, "database_ok", lambda: False)
     response = client.get(reverse("health") + "?check=web")
     assert response.status_code == 503 and response.json()["database"] == "error"
+
+
+def test_reminders_failing_now_make_it_unhealthy_before_they_run_out_of_attempts(client, clinic):
+    """An SMTP outage shows within minutes, while the rows are still retrying."""
+    sweep_finished(timedelta(seconds=60))
+    # Two rows whose last attempt failed 3 and 14 minutes ago, waiting to retry (not yet failed).
+    for ago in (3, 14):
+        row = reminder_row(clinic, status=Reminder.Status.PENDING, attempts=2, last_error="ConnectionRefusedError")
+        Reminder.objects.filter(pk=row.pk).update(updated_at=NOW - timedelta(minutes=ago))
+    response = client.get(reverse("health"))
+    assert response.status_code == 503
+    report = response.json()
+    assert (report["reminders"], report["reminders_failing_now"], report["failed_reminders"]) == ("failing", 2, 0)
+    assert report["status"] == "error" and report["database"] == report["sweep"] == "ok"
+    # A load balancer keeps the node: the web still serves pages.
+    assert client.get(reverse("health") + "?check=web").status_code == 200
+
+
+def test_a_row_that_gave_up_just_now_counts_as_failing(client, clinic):
+    sweep_finished(timedelta(seconds=60))
+    reminder_row(clinic, status=Reminder.Status.FAILED, attempts=5)  # updated now
+    report = client.get(reverse("health")).json()
+    assert (report["reminders_failing_now"], report["failed_reminders"], report["status"]) == (1, 1, "error")
+
+
+def test_old_failures_retries_and_fresh_rows_are_not_failing_now(client, clinic):
+    sweep_finished(timedelta(seconds=60))
+    old = reminder_row(clinic, status=Reminder.Status.PENDING, attempts=3, last_error="SMTPServerDisconnected")
+    Reminder.objects.filter(pk=old.pk).update(updated_at=NOW - timedelta(minutes=16))  # outside the window
+    reminder_row(clinic, status=Reminder.Status.PENDING, attempts=0)  # not tried yet (or retried from the outbox)
+    reminder_row(clinic, status=Reminder.Status.SENDING, attempts=1)  # being sent
+    reminder_row(clinic, status=Reminder.Status.SENT, attempts=2)  # failed once, then went out
+    reminder_row(clinic, status=Reminder.Status.SKIPPED, last_error="Not sent: the patient turned reminders off.")
+    response = client.get(reverse("health"))
+    assert response.status_code == 200
+    assert (response.json()["reminders"], response.json()["reminders_failing_now"]) == ("ok", 0)

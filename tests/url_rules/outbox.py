@@ -1,12 +1,15 @@
 """The reminder outbox, the health view and the unsubscribe links."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tests.url_rules import NOT_ALLOWED, PUBLIC, STAFF, Rule
 
 RULES = {
     "outbox": Rule(STAFF, NOT_ALLOWED),
     "outbox_retry": Rule(NOT_ALLOWED, STAFF, {"pk": "failed_reminder"}),
+    # POST-only; a POST without "confirm" answers the confirmation page, so the matrix's
+    # empty POST sends nothing.
+    "outbox_retry_failed": Rule(NOT_ALLOWED, STAFF),
     "health": Rule(PUBLIC, NOT_ALLOWED, scoped=False),
     "unsubscribe": Rule(PUBLIC, PUBLIC, {"token": "unsubscribe_token"}, scoped=False),
 }
@@ -33,4 +36,6 @@ def extra_objects(clinic, objects: dict) -> dict:
         due_at=moment,
         next_attempt_at=moment,
     )
-    return {"failed_reminder": failed, "unsubscribe_token": unsubscribe_token(patient)}
+    # It gave up an hour before: not "failing now", so the health view stays 200.
+    Reminder.objects.filter(pk=failed.pk).update(updated_at=moment - timedelta(hours=1))
+    return {"failed_reminder": failed, "unsubscribe_token": unsubscribe_token(failed)}
