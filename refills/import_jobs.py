@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from clinic.audit import acting_as
 from clinic.models import PendingImport
 from refills.importer import CHANGED, CREATED, ENTITIES, ImportResult, run_import
+from refills.importer_columns import Problem
 from refills.models_import_jobs import ImportJob
 
 logger = logging.getLogger(__name__)
@@ -73,10 +74,16 @@ def start(pending: PendingImport, kind: str, user) -> ImportJob:
         filename=pending.filename,
         column_map=pending.column_map,
     )
-    enqueue = functools.partial(enqueue_job, job.pk)
+    schedule(job.pk)
+    job.refresh_from_db()  # a worker may have taken it already
+    return job
+
+
+def schedule(job_id: int) -> None:
+    """Enqueue the job once the transaction that made it commits (at once outside one)."""
+    enqueue = functools.partial(enqueue_job, job_id)
     enqueue.__qualname__ = "enqueue_job"
     transaction.on_commit(enqueue)
-    return job
 
 
 def enqueue_job(job_id: int) -> None:
@@ -88,16 +95,20 @@ def enqueue_job(job_id: int) -> None:
         fail(job_id, NOT_STARTED)
 
 
+def latest_preview(pending: PendingImport) -> ImportJob | None:
+    """The newest preview job of this upload as it is mapped now (a failed one included)."""
+    job = ImportJob.objects.filter(pending=pending, kind=ImportJob.Kind.PREVIEW).order_by("-created_at", "-pk").first()
+    if job is None or job.column_map != pending.column_map or job.pending_key != pending.key:
+        return None
+    return job
+
+
 def preview_for(pending: PendingImport, user) -> ImportJob:
-    """The preview job of this upload as it is mapped now: the one already made, or a new one."""
-    existing = (
-        ImportJob.objects.filter(pending=pending, kind=ImportJob.Kind.PREVIEW, created_by=user)
-        .exclude(status=Status.FAILED)
-        .order_by("-created_at", "-pk")
-        .first()
-    )
-    if existing is not None and existing.column_map == pending.column_map and existing.pending_key == pending.key:
-        return existing
+    """The preview job of this upload as it is mapped now: the one already made (unless it
+    failed: a reload tries again), or a new one."""
+    job = latest_preview(pending)
+    if job is not None and job.status != Status.FAILED:
+        return job
     return start(pending, ImportJob.Kind.PREVIEW, user)
 
 
@@ -280,7 +291,9 @@ def summarise(result: ImportResult) -> dict:
         "rows": len(result.rows),
         "file_problems": [[p.line, p.column, p.message] for p in result.file_problems],
         "problems": [[p.line, p.column, p.message] for row in result.rows for p in row.problems],
-        "warnings": [str(w) for w in result.warnings],
+        "warnings": [[w.line, w.column, w.message] if isinstance(w, Problem) else str(w) for w in result.warnings],
+        "rows_with_problems": sum(1 for row in result.rows if row.problems),
+        "rows_with_warnings": sum(1 for row in result.rows if row.warnings),
         "counts": [[entity, counts[entity][CREATED], counts[entity][CHANGED]] for entity in ENTITIES],
         "changing_rows": changing,
         "unchanged_count": unchanged,

@@ -12,7 +12,6 @@ urlpatterns = [
     path("import/confirm/", views.ImportConfirmView.as_view(), name="import_confirm"),
     path("import/jobs/<int:pk>/", job_views.ImportJobView.as_view(), name="import_job"),
     path("import/jobs/<int:pk>/status/", job_views.ImportJobStatusView.as_view(), name="import_job_status"),
-    path("import/jobs/<int:pk>/import/", job_views.ImportJobConfirmView.as_view(), name="import_job_confirm"),
     path("import/template.csv", views.ImportTemplateView.as_view(), name="import_template"),
     path("export/clinic/", views.ClinicExportView.as_view(), name="export_clinic"),
 ]

@@ -24,9 +24,11 @@ from django.views.generic import FormView, TemplateView
 from clinic.access import ClinicAccessMixin, Role
 from clinic.audit import log_export
 from clinic.models import ColumnMapping, PendingImport
-from refills import export
-from refills.importer import CHANGED, CREATED, ENTITIES, run_import
+from refills import export, import_jobs
+from refills import views_import_jobs as job_views
+from refills.importer import CHANGED, CREATED, ENTITIES
 from refills.importer_columns import COLUMNS, REQUIRED_COLUMNS, file_kind, header_key, read_header, suggest_column
+from refills.models_import_jobs import ImportJob
 
 SESSION_KEY = "pending_import"
 ALLOWED_SUFFIXES = (".csv", ".xlsx")
@@ -220,29 +222,12 @@ class ImportPreviewView(PendingImportMixin, TemplateView):
         self.pending_import = self.pending()
         if self.pending_import is None:
             return self.nothing_pending()
-        return super().get(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        pending = self.pending_import
-        result = run_import(
-            self.clinic, bytes(pending.content), filename=pending.filename, dry_run=True, column_map=pending.column_map
-        )
-        counts = result.counts()
-        rows = [
-            {"line": row.line, "mrn": row.mrn, "actions_text": actions_text(row)}
-            for row in result.rows
-            if any(action in (CREATED, CHANGED) for action in row.actions.values())
-        ]
-        context.update(
-            pending=pending,
-            result=result,
-            counts=[(entity, counts[entity][CREATED], counts[entity][CHANGED]) for entity in ENTITIES],
-            changing_rows=rows,
-            unchanged_count=sum(1 for row in result.rows if not row.problems and not actions_text(row)),
-            mapped=[(header, column) for header, column in pending.column_map.items()],
-        )
-        return context
+        # The check runs as a background job (refills.import_jobs): until it is done, its
+        # page shows the progress; done, the preview is shown here and on that page.
+        job = import_jobs.preview_for(self.pending_import, request.user)
+        if job.status != ImportJob.Status.DONE:
+            return redirect("import_job", pk=job.pk)
+        return job_views.render_preview(request, job, self.pending_import, self.get_context_data(**kwargs))
 
 
 def actions_text(row) -> str:
@@ -257,7 +242,7 @@ def actions_text(row) -> str:
 
 
 class ImportConfirmView(PendingImportMixin, View):
-    """POST: import the pending file all or nothing (or discard it)."""
+    """POST: import the pending file all or nothing, as a background job (or discard it)."""
 
     def post(self, request):
         pending = self.pending()
@@ -269,31 +254,19 @@ class ImportConfirmView(PendingImportMixin, View):
             request.session.pop(SESSION_KEY, None)
             messages.info(request, _("The uploaded file was discarded; nothing was imported."))
             return redirect("import_caseload")
-        # The auditlog middleware records this request's user on every created or changed row.
-        result = run_import(
-            self.clinic, bytes(pending.content), filename=pending.filename, column_map=pending.column_map
-        )
-        if not result.applied:
-            messages.error(
-                request,
-                _("Nothing was imported: %(count)s problem(s) found. They are listed below.")
-                % {"count": len(result.problems)},
-            )
+        # The import runs as a background job (refills.import_jobs) on the same code path,
+        # all or nothing, with this member as the actor; only a file whose preview found no
+        # problem is started (the job checks every row again).
+        preview = import_jobs.latest_preview(pending)
+        if preview is None or preview.status != ImportJob.Status.DONE or not preview.result["ok"]:
+            messages.error(request, _("Nothing was imported: the preview of this file lists problems to fix first."))
             return redirect("import_preview")
-        pending.delete()
+        running = ImportJob.objects.filter(
+            pending=pending, kind=ImportJob.Kind.IMPORT, status__in=(ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+        ).first()
+        job = running or import_jobs.start(pending, ImportJob.Kind.IMPORT, request.user)
         request.session.pop(SESSION_KEY, None)
-        counts = result.counts()
-        messages.success(
-            request,
-            _("Imported %(rows)s rows: %(patients)s patients created, %(changed)s changed; %(pumps)s pumps created.")
-            % {
-                "rows": len(result.rows),
-                "patients": counts["patient"][CREATED],
-                "changed": counts["patient"][CHANGED],
-                "pumps": counts["pump"][CREATED],
-            },
-        )
-        return redirect("caseload")
+        return redirect("import_job", pk=job.pk)
 
 
 class ImportTemplateView(ClinicAccessMixin, View):

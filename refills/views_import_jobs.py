@@ -3,15 +3,13 @@
 ``/import/jobs/<id>/`` shows a job: while it runs, the rows checked out of the total and
 a progress bar (the page refreshes itself without JavaScript; with it,
 static/js/import-progress.js polls ``status/`` and reloads once the job is finished);
-when done, the preview (and its Import button) or the import's outcome, with every
-problem. Each request reads or writes a row or two: none waits for the file.
+when done, the preview (refills/import/preview.html, with its Import button) or the
+import's outcome, with every problem. Each request reads or writes a row or two: none
+waits for the file.
 """
 
-from django.contrib import messages
 from django.http import JsonResponse
-from django.shortcuts import redirect
-from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.template.response import TemplateResponse
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -22,6 +20,49 @@ from refills.importer_columns import Problem
 from refills.models_import_jobs import ImportJob
 
 REFRESH_SECONDS = 2  # the page without JavaScript
+PREVIEW_TEMPLATE = "refills/import/preview.html"
+
+
+class StoredResult:
+    """A finished job's summary read back with the attributes of refills.importer.ImportResult
+    that the preview page uses."""
+
+    def __init__(self, summary: dict):
+        self.summary = summary
+        self.file_problems = [Problem(*p) for p in summary["file_problems"]]
+        self.problems = self.file_problems + [Problem(*p) for p in summary["problems"]]
+        self.warnings = [Problem(*w) if isinstance(w, list) else w for w in summary["warnings"]]
+        self.ok = summary["ok"]
+        self.applied = summary["applied"]
+        self.dry_run = summary["dry_run"]
+        self.rows = range(summary["rows"])  # its length is what the page shows
+        self.rows_with_problems = summary.get("rows_with_problems", 0)
+        self.rows_with_warnings = summary.get("rows_with_warnings", 0)
+
+
+def result_context(job: ImportJob) -> dict:
+    """What preview.html and job.html show of a finished job."""
+    summary = job.result
+    changing = [{"line": line, "mrn": mrn, "actions_text": text} for line, mrn, text in summary["changing_rows"]]
+    return {
+        "job": job,
+        "summary": summary,
+        "result": StoredResult(summary),
+        "counts": [tuple(c) for c in summary["counts"]],
+        "changing_rows": changing[: import_jobs.CHANGING_ROWS_SHOWN],
+        "more_changing_rows": max(0, len(changing) - import_jobs.CHANGING_ROWS_SHOWN),
+        "unchanged_count": summary["unchanged_count"],
+        "mapped": list(job.column_map.items()),
+    }
+
+
+def render_preview(request, job: ImportJob, pending: PendingImport | None, extra: dict) -> TemplateResponse:
+    """A finished preview, on the page the import always showed (its Import button posts
+    to import_confirm, which starts the import job)."""
+    context = {**extra, **result_context(job), "pending": pending}
+    response = TemplateResponse(request, PREVIEW_TEMPLATE, context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 class ImportJobMixin(ClinicAccessMixin):
@@ -62,33 +103,26 @@ class ImportJobStatusView(ImportJobMixin, View):
 class ImportJobView(ImportJobMixin, TemplateView):
     template_name = "refills/import/job.html"
 
+    def get(self, request, *args, **kwargs):
+        job = self.job
+        if job.kind == ImportJob.Kind.PREVIEW and job.status == ImportJob.Status.DONE:
+            return render_preview(request, job, self.pending_to_confirm(), self.get_context_data(**kwargs))
+        response = super().get(request, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         job = self.job
         context.update(job=job, refresh_seconds=REFRESH_SECONDS, status=status_payload(job))
-        summary = job.result if job.status == ImportJob.Status.DONE else None
-        if summary is not None:
-            problems = [Problem(*p) for p in summary["file_problems"] + summary["problems"]]
-            changing = [
-                {"line": line, "mrn": mrn, "actions_text": text} for line, mrn, text in summary["changing_rows"]
-            ]
-            pending = self.pending_to_confirm()
-            context.update(
-                summary=summary,
-                problems=problems,
-                counts=summary["counts"],
-                changing_rows=changing[: import_jobs.CHANGING_ROWS_SHOWN],
-                more_changing_rows=max(0, len(changing) - import_jobs.CHANGING_ROWS_SHOWN),
-                pending=pending,
-                can_import=job.kind == ImportJob.Kind.PREVIEW and summary["ok"] and pending is not None,
-                mapped=list(job.column_map.items()),
-            )
+        if job.status == ImportJob.Status.DONE:
+            context.update(result_context(job))
         return context
 
     def pending_to_confirm(self) -> PendingImport | None:
-        """The upload this preview checked, if it is still the caller's, unchanged since."""
+        """The upload this preview checked, if it is still the caller's and mapped as it was."""
         job = self.job
-        if job.kind != ImportJob.Kind.PREVIEW or job.created_by_id != self.request.user.pk:
+        if job.created_by_id != self.request.user.pk:
             return None
         pending = PendingImport.objects.filter(
             pk=job.pending_id, key=job.pending_key, clinic=self.clinic, user=self.request.user
@@ -96,37 +130,3 @@ class ImportJobView(ImportJobMixin, TemplateView):
         if pending is None or pending.column_map != job.column_map:
             return None
         return pending
-
-    def render_to_response(self, context, **kwargs):
-        response = super().render_to_response(context, **kwargs)
-        response["Cache-Control"] = "no-store"
-        return response
-
-
-class ImportJobConfirmView(ImportJobMixin, View):
-    """POST: import the file this preview checked, as a new job (all or nothing)."""
-
-    def post(self, request, pk):
-        job = self.job
-        pending = PendingImport.objects.filter(
-            pk=job.pending_id, key=job.pending_key, clinic=self.clinic, user=request.user
-        ).first()
-        # Only the member who uploaded the file imports it, with the key of the page they saw.
-        if job.kind != ImportJob.Kind.PREVIEW or pending is None or request.POST.get("key") != pending.key:
-            messages.info(request, _("Upload a caseload file to start an import."))
-            return redirect("import_caseload")
-        if job.status != ImportJob.Status.DONE or not (job.result or {}).get("ok"):
-            messages.error(request, _("This file cannot be imported: see the problems of its preview."))
-            return redirect("import_job", pk=job.pk)
-        if pending.column_map != job.column_map:
-            # The column names changed after this preview: preview again first.
-            return redirect("import_preview")
-        running = ImportJob.objects.filter(
-            pending=pending, kind=ImportJob.Kind.IMPORT, status__in=(ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
-        ).first()
-        new = running or import_jobs.start(pending, ImportJob.Kind.IMPORT, request.user)
-        return redirect("import_job", pk=new.pk)
-
-
-def job_url(job: ImportJob) -> str:
-    return reverse("import_job", kwargs={"pk": job.pk})

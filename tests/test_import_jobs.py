@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from auditlog.models import LogEntry
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
@@ -142,7 +143,12 @@ def test_stale_running_and_never_started_jobs_are_reported_failed(clinic, admin_
     waiting = ImportJob.objects.create(status=Status.QUEUED, created_at=now - timedelta(minutes=1), **make)
     assert import_jobs.check_import_jobs() == 2
     statuses = dict(ImportJob.objects.values_list("pk", "status"))
-    assert statuses == {dead.pk: Status.FAILED, alive.pk: Status.RUNNING, forgotten.pk: Status.FAILED, waiting.pk: Status.QUEUED}
+    assert statuses == {
+        dead.pk: Status.FAILED,
+        alive.pk: Status.RUNNING,
+        forgotten.pk: Status.FAILED,
+        waiting.pk: Status.QUEUED,
+    }
     dead.refresh_from_db()
     assert "stopped before it finished" in dead.failure
     # A late redelivery of the dead job does not run it: it was reported failed.
@@ -161,7 +167,9 @@ def test_a_job_redelivered_after_its_worker_died_runs_again_then_gives_up(
     assert (job.status, job.attempts) == (Status.DONE, 2)
     assert counts()[0] == 5
 
-    other = new_job(stage(clinic, admin_user, caseload_rows(1)), "import", admin_user, django_capture_on_commit_callbacks)
+    other = new_job(
+        stage(clinic, admin_user, caseload_rows(1)), "import", admin_user, django_capture_on_commit_callbacks
+    )
     ImportJob.objects.filter(pk=other.pk).update(status=Status.RUNNING, attempts=import_jobs.MAX_ATTEMPTS)
     assert import_jobs.run_job(other.pk) == Status.FAILED  # it killed a worker each time: stop trying
 
@@ -246,7 +254,9 @@ def test_progress_page_without_javascript_refreshes_and_shows_rows_checked(admin
 
 
 def test_status_endpoint_reports_progress_as_json(admin_client, clinic, admin_user):
-    job = make_job(clinic, admin_user, status=Status.RUNNING, rows_checked=50, rows_total=200, heartbeat_at=timezone.now())
+    job = make_job(
+        clinic, admin_user, status=Status.RUNNING, rows_checked=50, rows_total=200, heartbeat_at=timezone.now()
+    )
     data = admin_client.get(reverse("import_job_status", kwargs={"pk": job.pk})).json()
     assert data == {
         "id": job.pk,
@@ -270,21 +280,32 @@ def test_viewing_a_job_whose_worker_died_reports_it_failed(admin_client, clinic,
     assert ImportJob.objects.get(pk=job.pk).status == Status.FAILED
 
 
-def test_finished_preview_shows_counts_and_imports_through_a_new_job(
+def test_preview_and_import_run_as_jobs_through_the_pages(
     admin_client, clinic, admin_user, django_capture_on_commit_callbacks
 ):
-    pending = stage(clinic, admin_user, caseload_rows(3))
-    preview = import_jobs.start(pending, "preview", admin_user)
-    import_jobs.run_job(preview.pk)
-    page = admin_client.get(reverse("import_job", kwargs={"pk": preview.pk})).content.decode()
-    assert "Preview of the import" in page and "Nothing has been written yet" in page
-    assert re.search(r"Patients</th><td class=\"num\">3</td>", page)
-    assert 'value="import"' in page and 'http-equiv="refresh"' not in page
-
-    with django_capture_on_commit_callbacks(execute=False):
+    rows = caseload_rows(3)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
         response = admin_client.post(
-            reverse("import_job_confirm", kwargs={"pk": preview.pk}), {"key": pending.key, "action": "import"}
+            reverse("import_caseload"), {"file": SimpleUploadedFile("caseload.csv", csv_text(rows).encode())}
         )
+        assert response["Location"] == reverse("import_preview")
+        response = admin_client.get(reverse("import_preview"))
+    preview = ImportJob.objects.get()
+    assert len(queued) == 1  # the request only queued the check
+    assert response.status_code == 302 and response["Location"] == reverse("import_job", kwargs={"pk": preview.pk})
+    assert "Waiting for the worker to start." in admin_client.get(response["Location"]).content.decode()
+    assert admin_client.get(reverse("import_preview"))["Location"] == response["Location"]  # the same job again
+
+    import_jobs.run_job(preview.pk)
+    for url in (reverse("import_job", kwargs={"pk": preview.pk}), reverse("import_preview")):
+        page = admin_client.get(url).content.decode()
+        assert "Preview of 3 rows" in page and "Nothing has been written yet" in page
+        assert re.search(r'Patients</th><td class="num">3</td>', page)
+        assert 'value="import"' in page and 'http-equiv="refresh"' not in page
+
+    key = PendingImport.objects.get().key
+    with django_capture_on_commit_callbacks(execute=False):
+        response = admin_client.post(reverse("import_confirm"), {"key": key, "action": "import"})
     job = ImportJob.objects.get(kind="import")
     assert response.status_code == 302 and response["Location"] == reverse("import_job", kwargs={"pk": job.pk})
     assert job.status == Status.QUEUED and counts() == (0, 0, 0, 0)  # the request only queued it
@@ -299,18 +320,35 @@ def test_a_preview_with_problems_lists_every_one_and_offers_no_import(admin_clie
     rows[1]["email"] = "not-an-email"
     rows[3]["pump_model"] = "medtronic-x"
     pending = stage(clinic, admin_user, rows)
+    session = admin_client.session
+    session["pending_import"] = pending.key
+    session.save()
     job = import_jobs.start(pending, "preview", admin_user)
     import_jobs.run_job(job.pk)
     page = admin_client.get(reverse("import_job", kwargs={"pk": job.pk})).content.decode()
     assert "2 problems: nothing can be imported" in page
     assert "row 3, column email:" in page and "row 5, column pump_model:" in page
     assert 'value="import"' not in page
-    # A forged confirm of a preview with problems starts nothing.
-    admin_client.post(reverse("import_job_confirm", kwargs={"pk": job.pk}), {"key": pending.key})
+    # A forged confirm of a file whose preview has problems starts nothing.
+    response = admin_client.post(reverse("import_confirm"), {"key": pending.key, "action": "import"})
+    assert response["Location"] == reverse("import_preview")
     assert not ImportJob.objects.filter(kind="import").exists()
 
 
-def test_another_clinics_job_is_404_and_staff_and_managers_are_403(client, clinic, admin_user, outsider, staff, manager):
+def test_a_finished_import_with_a_problem_says_nothing_was_imported(admin_client, clinic, admin_user):
+    rows = caseload_rows(4)
+    rows[2]["implant_date"] = "2026-13-01"
+    job = import_jobs.start(stage(clinic, admin_user, rows), "import", admin_user)
+    import_jobs.run_job(job.pk)
+    page = admin_client.get(reverse("import_job", kwargs={"pk": job.pk})).content.decode()
+    assert "Nothing was imported: 1 problem found" in page
+    assert "row 4, column implant_date:" in page
+    assert counts() == (0, 0, 0, 0)
+
+
+def test_another_clinics_job_is_404_and_staff_and_managers_are_403(
+    client, clinic, admin_user, outsider, staff, manager
+):
     job = make_job(clinic, admin_user)
     for name in ("import_job", "import_job_status"):
         url = reverse(name, kwargs={"pk": job.pk})
@@ -319,5 +357,3 @@ def test_another_clinics_job_is_404_and_staff_and_managers_are_403(client, clini
         for user in (staff, manager):
             client.force_login(user)
             assert client.get(url).status_code == 403
-    client.force_login(outsider)
-    assert client.post(reverse("import_job_confirm", kwargs={"pk": job.pk}), {"key": job.pending_key}).status_code == 404

@@ -31,6 +31,15 @@ def frozen():
         yield
 
 
+@pytest.fixture(autouse=True)
+def jobs_run_at_once(monkeypatch):
+    """The preview and the import are background jobs (refills.import_jobs, tested in
+    tests/test_import_jobs.py); here a worker runs each one as soon as it is made."""
+    from refills import import_jobs
+
+    monkeypatch.setattr(import_jobs, "schedule", import_jobs.run_job)
+
+
 @pytest.fixture
 def admin_client(client, admin_user):
     client.force_login(admin_user)

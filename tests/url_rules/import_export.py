@@ -13,7 +13,6 @@ RULES = {
     # Background jobs (issue 13): the job of another clinic is a 404, staff and managers 403.
     "import_job": Rule(ADMIN, NOT_ALLOWED, {"pk": "import_job"}),
     "import_job_status": Rule(ADMIN, NOT_ALLOWED, {"pk": "import_job"}),
-    "import_job_confirm": Rule(NOT_ALLOWED, ADMIN, {"pk": "import_job"}),
     "export_clinic": Rule(STAFF, NOT_ALLOWED),
     "calendar_feeds": Rule(STAFF, STAFF),
     # The token is the credential: no login, not about the visitor's clinic.
