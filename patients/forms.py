@@ -40,7 +40,14 @@ class ClinicScopedForm(forms.ModelForm):
         return value
 
 
+NO_EMAIL_FOR_REMINDERS = _(
+    "Reminders are on but there is no email address: this patient cannot be reminded until one is added."
+)
+
+
 class PatientForm(ClinicScopedForm):
+    """``warnings`` (field -> message), after validation: what is accepted but needs attention."""
+
     class Meta:
         model = Patient
         fields = [
@@ -68,6 +75,7 @@ class PatientForm(ClinicScopedForm):
         # ``known_mrns``: every MRN of the clinic, read once by a caller checking many new
         # patients (the CSV import), so checking one asks the database nothing.
         self.known_mrns = known_mrns
+        self.warnings: dict = {}
         super().__init__(*args, **kwargs)
         from django.contrib.auth import get_user_model
 
@@ -95,9 +103,11 @@ class PatientForm(ClinicScopedForm):
 
     def clean(self):
         cleaned = super().clean()
-        # An invalid email already has its own error: "needed" would be misleading.
+        # Opted in without an email is accepted (clinics often lack one, SPEC 4): a warning,
+        # never an error. An invalid email already has its own error.
+        self.warnings = {}
         if cleaned.get("reminders_opt_in") and not cleaned.get("email") and "email" not in self.errors:
-            self.add_error("email", _("An email address is needed for reminders."))
+            self.warnings["email"] = NO_EMAIL_FOR_REMINDERS
         return cleaned
 
     def save(self, commit=True):

@@ -181,6 +181,8 @@ class PatientCreateView(ImplantFormsMixin, ClinicAccessMixin, TemplateView):
             pump = self.save_implant(patient_form, forms["pump_form"], forms["fill_form"])
             if pump is not None:
                 self.saved_message(pump)
+                for warning in patient_form.warnings.values():  # accepted, but needs attention
+                    messages.warning(request, warning)
                 return redirect("patient_detail", pk=pump.patient_id)
         messages.error(request, _("Nothing was saved: please correct the fields marked below."))
         return self.render_to_response(self.get_context_data(patient_form=patient_form, **forms))
@@ -237,6 +239,8 @@ class PatientEditView(PatientMixin, FormView):
     def form_valid(self, form):
         form.save()
         messages.success(self.request, _("Patient %(mrn)s saved.") % {"mrn": form.instance.mrn})
+        for warning in form.warnings.values():  # accepted, but needs attention
+            messages.warning(self.request, warning)
         return redirect("patient_detail", pk=self.patient.pk)
 
 

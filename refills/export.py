@@ -17,11 +17,11 @@ import openpyxl
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from patients.models import Pump
 from refills.importer_columns import COLUMNS, DATE_COLUMNS, DECIMAL_COLUMNS
 from refills.models import Appointment, Refill
+from refills.spreadsheet_cells import spreadsheet_safe
 
 # Columns kept as text in a workbook, so that "00123" stays "00123".
 TEXT_COLUMNS = ("mrn", "first_name", "last_name", "email", "phone", "pump_model", "serial_number")
@@ -84,9 +84,11 @@ def export_rows(clinic) -> list[dict]:
 
 
 def text(value) -> str:
-    """A value as the import reads it back."""
+    """A value as the import reads it back; text a spreadsheet would run is quoted."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return spreadsheet_safe(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
@@ -122,7 +124,7 @@ def to_xlsx(rows: list[dict]) -> bytes:
             if value is None:
                 cell.value = None
             elif column in TEXT_COLUMNS:
-                cell.value = ILLEGAL_CHARACTERS_RE.sub("", str(value))  # control characters XLSX cannot hold
+                cell.value = spreadsheet_safe(str(value))  # never starts like a formula: written as text
                 cell.number_format = "@"
             elif column in DATE_COLUMNS:
                 cell.value = value

@@ -16,6 +16,8 @@ auditlog's own receivers), so a first import of 10,000 rows takes seconds, not m
 """
 
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from pathlib import PurePath
 
 from django.db import models, transaction
@@ -24,6 +26,7 @@ from django.forms import BaseForm
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clinic import caseload_cache
 from clinic.audit import batched_entries
@@ -31,7 +34,7 @@ from clinic.models import Clinic
 from patients.forms import PatientForm, PumpForm
 from patients.models import Patient, Pump, PumpModel
 from refills.forms import AppointmentForm, RefillForm
-from refills.importer_columns import Problem, SourceRow, Table, parse_cells, read_csv, read_xlsx
+from refills.importer_columns import COLUMNS, Problem, SourceRow, Table, parse_cells, read_csv, read_xlsx
 from refills.models import Appointment, DosingMode, Refill
 from refills.services import apply_residual_check, compute_schedule
 
@@ -70,10 +73,19 @@ REFILL_ERROR_COLUMNS = {
     "bridge_bolus_confirmed": "concentration_mcg_ml",
     "confirm_unusual_dose": "daily_dose_mcg",
 }
+# A fill's volumes are checked against its pump's reservoir; while the pump's columns are
+# invalid, only against the largest reservoir PumpForm allows.
+VOLUME_FIELDS = ("volume_after_ml", "volume_removed_ml", "volume_added_ml")
+MAX_RESERVOIR_ML = Decimal(100)
+UNKNOWN_RESERVOIR_VOLUME = gettext_lazy(
+    "The volume must be more than 0 and at most 100 mL (the largest reservoir); it is checked against "
+    "this pump's own reservoir once the pump's columns are valid."
+)
 APPOINTMENT_COLUMNS = {"local_date": "next_appointment", "local_time": "next_appointment"}
 REFILL_TRIGGERS = ("last_refill_date", "volume_after_refill_ml", "concentration_mcg_ml", "daily_dose_mcg")
 
 READERS = {"csv": read_csv, "xlsx": read_xlsx}
+COLUMN_ORDER = {column: index for index, column in enumerate(COLUMNS)}
 
 
 @dataclass
@@ -85,10 +97,13 @@ class RowResult:
     actions: dict[str, str] = field(default_factory=dict)  # entity -> created/changed/unchanged
     changed_fields: dict[str, list[str]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # accepted, but the clinic should know
 
     def problem(self, column: str | None, message) -> None:
         self.problems.append(Problem(self.line, column, str(message)))
+
+    def warn(self, column: str | None, message) -> None:
+        self.warnings.append(Problem(self.line, column, str(message)))
 
     def describe(self) -> str:
         """One line for the operator: row, MRN and actions; never names or doses."""
@@ -107,7 +122,7 @@ class ImportResult:
     dry_run: bool
     rows: list[RowResult] = field(default_factory=list)
     file_problems: list[Problem] = field(default_factory=list)
-    file_warnings: list[str] = field(default_factory=list)
+    file_warnings: list[Problem] = field(default_factory=list)
     applied: bool = False
 
     @property
@@ -115,8 +130,16 @@ class ImportResult:
         return self.file_problems + [problem for row in self.rows for problem in row.problems]
 
     @property
-    def warnings(self) -> list[str]:
+    def warnings(self) -> list[Problem]:
         return self.file_warnings + [warning for row in self.rows for warning in row.warnings]
+
+    @property
+    def rows_with_problems(self) -> int:
+        return sum(1 for row in self.rows if row.problems)
+
+    @property
+    def rows_with_warnings(self) -> int:
+        return sum(1 for row in self.rows if row.warnings)
 
     @property
     def ok(self) -> bool:
@@ -165,7 +188,11 @@ def run_import(
     is called once the file is read and after each row (refills.import_jobs).
     """
     table = read_table(source, filename, column_map)
-    result = ImportResult(dry_run=dry_run, file_problems=list(table.problems), file_warnings=list(table.warnings))
+    result = ImportResult(
+        dry_run=dry_run,
+        file_problems=list(table.problems),
+        file_warnings=[Problem(None, None, warning) for warning in table.warnings],
+    )
     if table.problems:
         return result
     importer = RowImporter(clinic)
@@ -237,10 +264,19 @@ class RowImporter:
         self.new_rows: list[NewRow] = []
 
     def import_row(self, row: SourceRow) -> RowResult:
+        outcome = self._check_row(row)
+        # A row's problems in the order of the file's columns, as the clinic reads its spreadsheet.
+        outcome.problems.sort(key=lambda problem: COLUMN_ORDER.get(problem.column, -1))
+        outcome.warnings.sort(key=lambda warning: COLUMN_ORDER.get(warning.column, -1))
+        return outcome
+
+    def _check_row(self, row: SourceRow) -> RowResult:
         outcome = RowResult(row.line, row.cells.get("mrn", ""))
         values, bad = parse_cells(row, outcome.problems, self.models_by_code)
         context = RowContext(values, bad, outcome)
         if not self._first_in_file(context):
+            # Not imported, but its other columns are still checked: every problem at once.
+            self._check_new(context, identity_checked=False)
             return outcome
         mrn, serial = values.get("mrn"), values.get("serial_number")
         if mrn and serial and mrn not in self.known_mrns and serial not in self.known_serials:
@@ -276,7 +312,10 @@ class RowImporter:
     def _import(self, context: RowContext) -> None:
         patient = self._patient(context) or self._stand_in_patient(context)
         pump = self._pump(context, patient)
-        if pump is None:
+        if pump.pk is None:
+            # A stand-in too incomplete to save: check the fill and the visit without the database.
+            self._check_new_refill(context, pump)
+            self._check_new_appointment(context, patient, pump)
             return
         self._refill(context, pump)
         self._appointment(context, patient, pump)
@@ -286,7 +325,9 @@ class RowImporter:
         existing = Patient.objects.filter(clinic=self.clinic, mrn=mrn).first() if mrn else None
         data = form_data(existing, PatientForm, context.values, PATIENT_COLUMNS, {"status": Patient.Status.ACTIVE})
         form = PatientForm(data, instance=existing, clinic=self.clinic, today=self.today)
-        return self._save(context, "patient", form, PATIENT_COLUMNS, anchor="mrn")
+        patient = self._save(context, "patient", form, PATIENT_COLUMNS, anchor="mrn")
+        report_warnings(context, form, PATIENT_COLUMNS)
+        return patient
 
     def _pump(self, context: RowContext, patient: Patient) -> Pump | None:
         serial = context.values.get("serial_number")
@@ -331,37 +372,43 @@ class RowImporter:
         patient.save()
         return patient
 
-    def _stand_in_pump(self, context: RowContext, form: PumpForm, patient: Patient, save: bool = True) -> Pump | None:
-        """The pump's valid fields, if the refill rules' inputs are among them."""
+    def _stand_in_pump(self, context: RowContext, form: PumpForm, patient: Patient, save: bool = True) -> Pump:
+        """A pump made of the form's valid fields, to check the row's fill and visit against.
+
+        Saved (when ``save``) only if it has everything a pump needs. Without a valid
+        reservoir it holds the largest one (``reservoir_known`` False): the fill is then
+        checked for what does not depend on this pump's reservoir.
+        """
         assert context.outcome.problems, "a stand-in is only for a row that will be rolled back"
         cleaned = getattr(form, "cleaned_data", {})
-        if not all(cleaned.get(name) for name in ("model", "implant_date", "reservoir_ml", "alarm_volume_ml")):
-            return None
+
+        def valid(name):
+            return None if name in form.errors else cleaned.get(name)
+
+        reservoir = valid("reservoir_ml")
+        reservoir_known = reservoir is not None and 0 < reservoir <= MAX_RESERVOIR_ML
         pump = Pump(
             clinic=self.clinic,
             patient=patient,
-            model=cleaned["model"],
+            model=valid("model"),
             serial_number=f"?import-check-{context.outcome.line}",
-            implant_date=cleaned["implant_date"],
-            reservoir_ml=cleaned["reservoir_ml"],
-            alarm_volume_ml=cleaned["alarm_volume_ml"],
-            eri_date=cleaned.get("eri_date"),
+            implant_date=valid("implant_date") or date.min,  # date.min: no implant date to be before
+            reservoir_ml=reservoir if reservoir_known else MAX_RESERVOIR_ML,
+            alarm_volume_ml=valid("alarm_volume_ml"),
+            eri_date=valid("eri_date"),
             status=Pump.Status.EXPLANTED,  # never clashes with the patient's one active pump
         )
-        if save:
+        pump.reservoir_known = reservoir_known
+        complete = all(valid(name) for name in ("model", "implant_date", "alarm_volume_ml")) and reservoir_known
+        if save and complete and patient.pk is not None:
             pump.save()
         return pump
 
     def _refill(self, context: RowContext, pump: Pump) -> None:
         if not any(column in context.values or column in context.bad for column in REFILL_TRIGGERS):
             return
-        day = context.values.get("last_refill_date")
-        if day is None:
-            context.problem(
-                "last_refill_date", _("Give the date of the last refill with its volume, concentration and dose.")
-            )
-            return
-        existing = pump.refills.filter(performed_on=day).first()
+        day = self._refill_date(context)
+        existing = pump.refills.filter(performed_on=day).first() if day else None
         previous = pump.refills.exclude(pk=getattr(existing, "pk", None)).order_by("-performed_on", "-id").first()
         data = form_data(existing, RefillForm, context.values, REFILL_COLUMNS, {"dosing_mode": DosingMode.SIMPLE})
         # The file is the clinic's record of fills it has already given, so a dose
@@ -393,9 +440,8 @@ class RowImporter:
         elif Appointment.objects.filter(
             patient=patient, status=Appointment.Status.SCHEDULED, local_date__gte=self.today
         ).exists():
-            context.outcome.warnings.append(
-                _("row %(row)s: the patient already has another scheduled appointment; both are kept.")
-                % {"row": context.outcome.line}
+            context.outcome.warn(
+                "next_appointment", _("The patient already has another scheduled appointment; both are kept.")
             )
         data = {"kind": Appointment.Kind.REFILL, "local_date": day, "local_time": at}
         form = AppointmentForm(data, patient=patient, today=self.today)
@@ -404,14 +450,19 @@ class RowImporter:
 
     # A new patient with a new pump ------------------------------------------------------
 
-    def _check_new(self, context: RowContext) -> None:
+    def _check_new(self, context: RowContext, identity_checked: bool = True) -> None:
         """Check a row for a new patient and pump through the same forms, against unsaved
-        objects (a new pump has no earlier fills to read), and keep it for write_new_rows."""
+        objects (a new pump has no earlier fills to read), and keep it for write_new_rows.
+
+        ``identity_checked=False``: a row refused already (its MRN or serial is on an earlier
+        row) whose other columns are checked all the same; it is never kept."""
         values, outcome = context.values, context.outcome
+        known_mrns, known_serials = (self.known_mrns, self.known_serials) if identity_checked else (set(), set())
         patient_data = form_data(None, PatientForm, values, PATIENT_COLUMNS, {"status": Patient.Status.ACTIVE})
-        patient_form = PatientForm(patient_data, clinic=self.clinic, today=self.today, known_mrns=self.known_mrns)
+        patient_form = PatientForm(patient_data, clinic=self.clinic, today=self.today, known_mrns=known_mrns)
         if not patient_form.is_valid():
             report_errors(context, patient_form, PATIENT_COLUMNS, "mrn")
+        report_warnings(context, patient_form, PATIENT_COLUMNS)
         patient = patient_form.instance
         patient.clinic = self.clinic
         pump_form = PumpForm(
@@ -419,7 +470,7 @@ class RowImporter:
             clinic=self.clinic,
             today=self.today,
             patient=patient,
-            known_serials=self.known_serials,
+            known_serials=known_serials,
             pump_models=self.models_by_pk,
         )
         if pump_form.is_valid():
@@ -428,8 +479,6 @@ class RowImporter:
         else:
             report_errors(context, pump_form, PUMP_COLUMNS, "serial_number")
             pump = self._stand_in_pump(context, pump_form, patient, save=False)
-            if pump is None:
-                return
         refill = self._check_new_refill(context, pump)
         appointment = self._check_new_appointment(context, patient, pump)
         if outcome.problems:
@@ -444,20 +493,27 @@ class RowImporter:
     def _check_new_refill(self, context: RowContext, pump: Pump) -> Refill | None:
         if not any(column in context.values or column in context.bad for column in REFILL_TRIGGERS):
             return None
-        if context.values.get("last_refill_date") is None:
-            context.problem(
-                "last_refill_date", _("Give the date of the last refill with its volume, concentration and dose.")
-            )
-            return None
+        self._refill_date(context)
         data = form_data(None, RefillForm, context.values, REFILL_COLUMNS, {"dosing_mode": DosingMode.SIMPLE})
         data["confirm_unusual_dose"] = True  # see _refill: the file records fills already given
-        form = RefillForm(data, pump=pump, today=self.today, initial_fill=True)
+        form = RefillForm(data, pump=pump, today=self.today, initial_fill=True, residual_required=False)
         if not form.is_valid():
-            report_errors(context, form, REFILL_COLUMNS | REFILL_ERROR_COLUMNS, "last_refill_date")
+            report_errors(context, form, REFILL_COLUMNS | REFILL_ERROR_COLUMNS, "last_refill_date", pump)
             return None
         refill = form.instance
         refill.pump, refill.is_initial_fill = pump, True  # what RefillForm.save() sets
         return refill
+
+    def _refill_date(self, context: RowContext):
+        """The refill's date; without one, a problem on its column, and its other columns are
+        still checked by the form (whose own "required" on the date is then not repeated)."""
+        day = context.values.get("last_refill_date")
+        if day is None:
+            context.problem(
+                "last_refill_date", _("Give the date of the last refill with its volume, concentration and dose.")
+            )
+            context.bad.add("last_refill_date")
+        return day
 
     def _check_new_appointment(self, context: RowContext, patient: Patient, pump: Pump) -> Appointment | None:
         when = context.values.get("next_appointment")
@@ -541,11 +597,25 @@ def snapshot(instance: models.Model, fields) -> dict:
     return {name: instance._meta.get_field(name).value_from_object(instance) for name in fields}
 
 
-def report_errors(context: RowContext, form: BaseForm, columns: dict, anchor: str) -> None:
-    """Report each form error against the file's column it came from."""
+def report_warnings(context: RowContext, form: BaseForm, columns: dict) -> None:
+    """What the form accepts but warns about (e.g. reminders without an email address)."""
+    for field_name, message in getattr(form, "warnings", {}).items():
+        context.outcome.warn(columns.get(field_name), message)
+
+
+def report_errors(context: RowContext, form: BaseForm, columns: dict, anchor: str, pump: Pump | None = None) -> None:
+    """Report each form error against the file's column it came from.
+
+    A fill checked against a stand-in pump whose reservoir is not known (``reservoir_known``
+    False) was checked against the largest reservoir: its volume rule says so.
+    """
+    reservoir_known = getattr(pump, "reservoir_known", True)
     for field_name, errors in form.errors.as_data().items():
         column = columns.get(field_name, anchor)
         known = field_name in columns or field_name == "__all__"
         for error in errors:
+            if not reservoir_known and field_name in VOLUME_FIELDS and error.code is None:
+                context.problem(column, UNKNOWN_RESERVOIR_VOLUME)  # the form's own range rule
+                continue
             for message in error.messages:
                 context.problem(column, message if known else f"{field_name}: {message}")

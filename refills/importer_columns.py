@@ -20,6 +20,7 @@ import openpyxl
 from django.utils.translation import gettext as _
 
 from patients.models import PumpModel
+from refills.spreadsheet_cells import unquote
 
 COLUMNS = (
     "mrn",
@@ -181,11 +182,15 @@ RECORD_READERS = {"csv": csv_records, "xlsx": xlsx_records}
 
 
 def cell_text(value, column: str | None = None) -> str:
-    """A cell as the text the CSV would hold, whatever type the spreadsheet gave it."""
+    """A cell as the text the CSV would hold, whatever type the spreadsheet gave it.
+
+    Text that an export quoted so that a spreadsheet would not run it (``'=x``) is read
+    back as it was (``=x``): see refills/spreadsheet_cells.py.
+    """
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        return unquote(value.strip())
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
@@ -251,6 +256,9 @@ def header_key(raw: str) -> str:
     return raw.strip().lower()
 
 
+NAMED_UNKNOWN_COLUMNS = 10  # more unknown columns than this are summed up in one warning
+
+
 def _read_header(header: list[str], table: Table, column_map: dict[str, str]) -> dict[int, str]:
     """Map cell positions to known columns; unknown columns are warned about and ignored.
 
@@ -258,6 +266,7 @@ def _read_header(header: list[str], table: Table, column_map: dict[str, str]) ->
     own names, from the mapping step): mapped to a column, or "" to ignore it quietly.
     """
     columns: dict[int, str] = {}
+    unknown: list[str] = []
     for index, raw in enumerate(header):
         name = header_key(raw)
         if name not in COLUMNS and name in column_map:
@@ -269,7 +278,15 @@ def _read_header(header: list[str], table: Table, column_map: dict[str, str]) ->
                 table.problems.append(Problem(1, name, _("This column appears twice in the header.")))
             columns[index] = name
         elif name:
-            table.warnings.append(_("Ignoring unknown column '%(name)s'.") % {"name": raw.strip()})
+            unknown.append(raw.strip())
+    if len(unknown) <= NAMED_UNKNOWN_COLUMNS:
+        table.warnings += [_("Ignoring unknown column '%(name)s'.") % {"name": name} for name in unknown]
+    else:
+        # A file with hundreds of extra columns gets one line, not one per column.
+        table.warnings.append(
+            _("Ignoring %(count)s unknown columns, among them %(names)s.")
+            % {"count": len(unknown), "names": ", ".join(f"'{name}'" for name in unknown[:NAMED_UNKNOWN_COLUMNS])}
+        )
     for name in REQUIRED_COLUMNS:
         if name not in columns.values():
             table.problems.append(Problem(1, name, _("The header has no %(name)s column (required).") % {"name": name}))

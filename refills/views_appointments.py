@@ -24,6 +24,7 @@ from patients.models import Patient, Pump
 from refills.forms import AppointmentForm
 from refills.labels import STATUS_LABELS
 from refills.models import Appointment
+from refills.spreadsheet_cells import spreadsheet_safe
 
 # Confirmation checkbox -> the field whose error asks for it.
 from refills.views_events import DEFAULT_APPOINTMENT_TIME, MAX_BOOKING_DAYS, patient_page
@@ -262,9 +263,8 @@ CSV_COLUMNS = ["date", "time", "kind", "mrn", "patient", "pump_serial", "assigne
 
 
 def csv_cell(value) -> str:
-    """Text a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """Text a spreadsheet will not run as a formula (the one rule of every export)."""
+    return spreadsheet_safe("" if value is None else str(value))
 
 
 class AppointmentListView(ClinicAccessMixin, ListView):

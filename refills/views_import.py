@@ -33,6 +33,7 @@ from refills.models_import_jobs import ImportJob
 SESSION_KEY = "pending_import"
 ALLOWED_SUFFIXES = (".csv", ".xlsx")
 IGNORE_CHOICE = "ignore"
+MAX_MAPPED_HEADERS = 40  # unknown headers offered for mapping; the others are ignored (mappable_headers)
 
 
 class UploadForm(forms.Form):
@@ -77,6 +78,22 @@ class PendingImportMixin(ClinicAccessMixin):
         return redirect("import_caseload")
 
 
+def mappable_headers(unknown: list[str]) -> tuple[list[str], int]:
+    """The unknown headers offered on the mapping page, in file order, and how many others are ignored.
+
+    Headers that look like a caseload column come first, then the others, up to
+    MAX_MAPPED_HEADERS: a file with thousands of extra columns gets a usable page (and a
+    POST within Django's DATA_UPLOAD_MAX_NUMBER_FIELDS) instead of one select per column.
+    """
+    if len(unknown) <= MAX_MAPPED_HEADERS:
+        return unknown, 0
+    likely = [raw for raw in unknown if suggest_column(raw)]
+    others = [raw for raw in unknown if not suggest_column(raw)]
+    chosen = set((likely + others)[:MAX_MAPPED_HEADERS])
+    offered = [raw for raw in unknown if raw in chosen]
+    return offered, len(unknown) - len(offered)
+
+
 def unknown_headers(headers: list[str]) -> list[str]:
     """The header cells that are not caseload columns (each once, as written)."""
     seen, unknown = set(), []
@@ -110,7 +127,7 @@ class ImportUploadView(ClinicAccessMixin, FormView):
                 form.add_error("file", str(problem))
             return self.form_invalid(form)
         remembered = ColumnMapping.for_clinic(self.clinic)
-        unknown = unknown_headers(headers)
+        unknown, _ignored = mappable_headers(unknown_headers(headers))
         column_map = {header_key(raw): remembered[header_key(raw)] for raw in unknown if header_key(raw) in remembered}
         pending = PendingImport.objects.create(
             clinic=self.clinic,
@@ -189,7 +206,7 @@ class ImportMappingView(PendingImportMixin, FormView):
             return False
         headers, _problems = read_header(bytes(self.pending_import.content), file_kind(self.pending_import.filename))
         self.headers = headers
-        self.unknown = unknown_headers(headers)
+        self.unknown, self.ignored_count = mappable_headers(unknown_headers(headers))
         self.known = {header_key(raw) for raw in headers if header_key(raw) in COLUMNS}
         return True
 
@@ -201,7 +218,13 @@ class ImportMappingView(PendingImportMixin, FormView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         missing = [c for c in REQUIRED_COLUMNS if c not in self.known]
-        context.update(pending=self.pending_import, known=sorted(self.known), missing_required=missing, columns=COLUMNS)
+        context.update(
+            pending=self.pending_import,
+            known=sorted(self.known),
+            missing_required=missing,
+            columns=COLUMNS,
+            ignored_count=self.ignored_count,
+        )
         return context
 
     def form_valid(self, form):

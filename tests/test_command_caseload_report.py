@@ -157,3 +157,18 @@ def test_report_runs_a_fixed_number_of_queries(caseload, django_assert_max_num_q
     with django_assert_max_num_queries(3):
         rows = json.loads(report("--format", "json", "--as-of", "2026-03-01"))
     assert len(rows) == 5
+
+
+def test_csv_quotes_text_a_spreadsheet_would_run_and_json_stays_raw(clinic):
+    """Issue 13, defect 1: the report's CSV is opened in spreadsheets too."""
+    filled_pump(clinic, "=HYPERLINK(1)", "+SN-1", date(2025, 11, 1))  # overdue on 1 Mar: days to due < 0
+    out = StringIO()
+
+    call_command("caseload_report", "--clinic", clinic.slug, "--as-of", "2026-03-01", stdout=out)
+
+    rows = list(csv.DictReader(StringIO(out.getvalue())))
+    assert (rows[0]["mrn"], rows[0]["serial_number"]) == ("'=HYPERLINK(1)", "'+SN-1")
+    assert int(rows[0]["days_to_due"]) < 0  # a negative number stays a number
+    out = StringIO()
+    call_command("caseload_report", "--clinic", clinic.slug, "--as-of", "2026-03-01", "--format", "json", stdout=out)
+    assert json.loads(out.getvalue())[0]["mrn"] == "=HYPERLINK(1)"

@@ -240,3 +240,69 @@ def test_export_holds_only_this_clinics_pumps(seeded, other_clinic, client, staf
     content = client.get(reverse("export_clinic")).content.decode("utf-8-sig")
 
     assert "Z999" not in content and "SN-Z" not in content
+
+
+# Issue 13, defect 1: text a spreadsheet would run as a formula (OWASP CSV injection).
+EVIL = {
+    "mrn": "=1+1",
+    "first_name": '=HYPERLINK("http://evil.example","x")',
+    "last_name": "-Minus",
+    "phone": "+44 20 7946 0000",
+    "email": "=1+2@example.invalid",
+}
+EVIL_SERIAL = "@SN-EVIL"
+
+
+@pytest.fixture
+def evil(clinic):
+    patient = PatientFactory(clinic=clinic, **EVIL)
+    pump = PumpFactory(patient=patient, serial_number=EVIL_SERIAL, implant_date=date(2024, 1, 10))
+    RefillFactory(pump=pump, performed_on=date(2026, 2, 1), is_initial_fill=True)
+    # Already starting with a quote: quoted once more, so that the import gives it back as it was.
+    PumpFactory(patient=PatientFactory(clinic=clinic, mrn="Q1", last_name="'=quoted"), serial_number="SN-Q")
+    return patient
+
+
+def test_csv_export_quotes_text_a_spreadsheet_would_run(evil, client, staff):
+    client.force_login(staff)
+
+    content = client.get(reverse("export_clinic"), {"format": "csv"}).content.decode("utf-8-sig")
+
+    rows = {row["serial_number"]: row for row in csv.DictReader(io.StringIO(content))}
+    row = rows["'" + EVIL_SERIAL]
+    for column, value in EVIL.items():
+        assert row[column] == "'" + value
+    assert rows["SN-Q"]["last_name"] == "''=quoted"
+    # Numbers and dates are not text: untouched.
+    assert (row["volume_after_refill_ml"], row["implant_date"]) == ("20.00", "2024-01-10")
+
+
+def test_xlsx_export_writes_such_text_as_text_not_formulas(evil, client, staff):
+    client.force_login(staff)
+
+    response = client.get(reverse("export_clinic"), {"format": "xlsx"})
+
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[header.index("serial_number")].value == "'" + EVIL_SERIAL)
+    for column, value in EVIL.items():
+        cell = row[header.index(column)]
+        assert cell.data_type == "s", column
+        assert cell.value == "'" + value
+    assert row[header.index("volume_after_refill_ml")].data_type == "n"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_round_trip_through_the_import_restores_the_original_text(evil, client, staff, fmt):
+    client.force_login(staff)
+    response = client.get(reverse("export_clinic"), {"format": fmt})
+    empty = ClinicFactory(slug="new-home", name="New Home", time_zone=evil.clinic.time_zone)
+
+    result = run_import(empty, response.content, filename=f"export.{fmt}")
+
+    assert result.applied, [str(p) for p in result.problems]
+    copy = Patient.objects.get(clinic=empty, mrn=EVIL["mrn"])
+    for column, value in EVIL.items():
+        assert getattr(copy, column) == value
+    assert copy.pumps.get().serial_number == EVIL_SERIAL
+    assert Patient.objects.get(clinic=empty, mrn="Q1").last_name == "'=quoted"

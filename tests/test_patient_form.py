@@ -3,8 +3,9 @@
 from datetime import date
 
 import pytest
+from django.urls import reverse
 
-from patients.forms import PatientForm
+from patients.forms import NO_EMAIL_FOR_REMINDERS, PatientForm
 from patients.models import Patient
 from tests.factories import PatientFactory
 
@@ -88,10 +89,41 @@ def test_date_of_birth_not_in_the_future(clinic, dob, valid):
         assert_error(form, "date_of_birth", "in the future")
 
 
-def test_reminders_need_an_email(clinic):
-    assert_error(submit(clinic, reminders_opt_in="on", email=""), "email", "needed for reminders")
-    assert submit(clinic, reminders_opt_in="on").is_valid()
-    assert Patient.objects.get().reminders_opt_in is True
+def test_reminders_without_an_email_are_accepted_with_a_warning(clinic):
+    """Issue 12 item 7 (SPEC 4) changes this rule: it was an error on the email field."""
+    form = submit(clinic, reminders_opt_in="on", email="")
+
+    assert form.is_valid(), form.errors
+    assert form.warnings == {"email": NO_EMAIL_FOR_REMINDERS}
+    saved = Patient.objects.get()
+    assert saved.reminders_opt_in is True and saved.email == ""
+    # With an address, or without reminders, nothing to warn about.
+    assert submit(clinic, instance=saved, reminders_opt_in="on").warnings == {}
+    assert submit(clinic, instance=saved, email="").warnings == {}
+
+
+def test_edit_page_saves_with_the_warning_and_the_patient_page_says_cannot_be_reminded(clinic, manager, client):
+    patient = PatientFactory(clinic=clinic, email="old@example.invalid", reminders_opt_in=True)
+    client.force_login(manager)
+    data = {
+        "mrn": patient.mrn,
+        "first_name": patient.first_name,
+        "last_name": patient.last_name,
+        "email": "",
+        "reminders_opt_in": "on",
+        "status": "active",
+    }
+
+    response = client.post(reverse("patient_edit", args=[patient.pk]), data, follow=True)
+
+    patient.refresh_from_db()
+    assert patient.email == "" and patient.reminders_opt_in is True
+    page = response.content.decode()
+    assert "message-warning" in page and str(NO_EMAIL_FOR_REMINDERS) in page
+    assert 'id="cannot-be-reminded"' in page and "Cannot be reminded: no email address" in page
+    patient.email = "new@example.invalid"
+    patient.save()
+    assert 'id="cannot-be-reminded"' not in client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
 
 
 def test_invalid_email_refused(clinic):

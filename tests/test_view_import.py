@@ -379,3 +379,93 @@ def test_managers_cannot_import(client, manager):
     assert client.get(reverse("import_caseload")).status_code == 403
     assert client.post(reverse("import_caseload"), {"file": SimpleUploadedFile("a.csv", b"mrn\n")}).status_code == 403
     assert not PendingImport.objects.exists()
+
+
+def run_jobs(response):
+    """Run the background job a page sent the browser to (refills.import_jobs), as a worker would."""
+    from refills import import_jobs
+
+    location = response.get("Location", "") if response.status_code == 302 else ""
+    if "/import/jobs/" in location:
+        import_jobs.run_job(int(location.rstrip("/").split("/")[-1]))
+    return response
+
+
+def preview_page(client):
+    """The preview page, once its check has run."""
+    run_jobs(client.get(reverse("import_preview")))
+    return client.get(reverse("import_preview"))
+
+
+def confirm_and_run(client):
+    return run_jobs(confirm(client))
+
+
+def test_a_file_with_1500_unknown_columns_can_be_mapped_and_imported(admin_client, clinic):
+    """Issue 13, defect 6: a 13 MB mapping page, then a bare 400 from Django's field limit."""
+    extras = [f"Extra {n:04d}" for n in range(1500)]
+    own = {"mrn": "Hospital Number"}  # the clinic's name for a required column, after the extras
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(extras + [own.get(column, column) for column in COLUMNS])
+    for row in GOOD_ROWS:
+        writer.writerow([f"x{n}" for n in range(1500)] + [row.get(column, "") for column in COLUMNS])
+
+    response = upload(admin_client, out.getvalue())
+    assert response["Location"] == reverse("import_mapping")
+    page = admin_client.get(reverse("import_mapping"))
+
+    assert page.status_code == 200 and len(page.content) < 200_000
+    offered = {field.label: field.initial for field in page.context["form"]}
+    assert len(offered) == 40 and offered["Hospital Number"] == "mrn"  # the column that can matter is offered
+    assert "1461 other columns ignored" in page.content.decode()
+    posted = {field.html_name: field.initial for field in page.context["form"]}
+    response = admin_client.post(reverse("import_mapping"), posted)
+    assert response.status_code == 302 and response["Location"] == reverse("import_preview")
+
+    preview = preview_page(admin_client)
+    result = preview.context["result"]
+    assert result.ok, [str(p) for p in result.problems]
+    assert [str(w) for w in result.warnings] == [
+        "Ignoring 1461 unknown columns, among them 'Extra 0039', 'Extra 0040', 'Extra 0041', 'Extra 0042', "
+        "'Extra 0043', 'Extra 0044', 'Extra 0045', 'Extra 0046', 'Extra 0047', 'Extra 0048'."
+    ]
+    confirm_and_run(admin_client)
+    assert counts() == (3, 3, 2, 1)
+    # The same file again goes straight to the preview: its offered columns are remembered.
+    assert upload(admin_client, out.getvalue())["Location"] == reverse("import_preview")
+
+
+def test_preview_counts_rows_with_problems_and_lists_warnings(admin_client):
+    """Issue 12 items 7 and 8: every problem of a row, the rows counted; reminders without email warn."""
+    rows = caseload_rows(6)
+    rows[1].update(pump_model="medtronic-x", concentration_mcg_ml="50")  # two problems on one row
+    rows[4].update(email="")  # opted in (odd rows), no email: a warning
+    rows[3].update(email="", reminders_opt_in="yes", date_of_birth="1975-02-30")
+
+    upload(admin_client, csv_text(rows))
+    page = preview_page(admin_client).content.decode()
+
+    assert "<h1>Preview of 6 rows</h1>" in page
+    assert "2 rows with 3 problems: nothing can be imported" in page
+    assert "row 3, column pump_model: Unknown pump model" in page
+    assert "row 3, column concentration_mcg_ml: 50 mcg/mL is the screening strength" in page
+    assert "row 5, column date_of_birth: This is not a real date" in page
+    warnings = page.split('id="warnings"')[1].split("</ul>")[0]
+    assert "row 5, column email: Reminders are on but there is no email address" in warnings
+    assert "row 6" not in warnings  # row 6 is not opted in
+
+
+def test_reminders_without_email_import_through_the_browser_with_a_warning(admin_client):
+    rows = caseload_rows(3)
+    rows[1]["email"] = ""  # opted in
+
+    upload(admin_client, csv_text(rows))
+    preview = preview_page(admin_client)
+    assert preview.context["result"].ok
+    assert "Warnings: 1 row" in preview.content.decode()
+    confirm_and_run(admin_client)
+
+    patient = Patient.objects.get(mrn="M00001")
+    assert patient.reminders_opt_in is True and patient.email == ""
+    assert counts()[0] == 3

@@ -15,6 +15,7 @@ from django.db.models import F
 from clinic.models import Clinic
 from patients.models import Pump
 from refills.importer_columns import parse_date
+from refills.spreadsheet_cells import spreadsheet_safe
 
 COLUMNS = (
     "mrn",
@@ -114,8 +115,11 @@ class Command(BaseCommand):
 
 
 def csv_cell(value) -> str:
+    """A CSV cell: text a spreadsheet would run as a formula is quoted (JSON stays raw)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    if isinstance(value, str):
+        return spreadsheet_safe(value)
+    return str(value)  # numbers (days to due may be negative) stay numbers

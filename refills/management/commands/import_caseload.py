@@ -40,8 +40,9 @@ class Command(BaseCommand):
 
         with acting_as(actor) if actor else nullcontext():
             result = run_import(target, content, filename=file, dry_run=dry_run)
+        # Warnings never make the import fail (e.g. reminders without an email address).
         for warning in result.warnings:
-            self.stderr.write(self.style.WARNING(f"Warning: {warning}"))
+            self.stderr.write(self.style.WARNING(warning_line(warning)))
         if not result.ok:
             for problem in result.problems:
                 self.stderr.write(str(problem))
@@ -54,3 +55,11 @@ class Command(BaseCommand):
             self.stdout.write(line)
         if not dry_run:
             self.stdout.write(self.style.SUCCESS("Import complete."))
+
+
+def warning_line(warning) -> str:
+    """``row N, column X: warning: message`` for a row, ``Warning: message`` for the file."""
+    if warning.line is None:
+        return f"Warning: {warning.message}"
+    where = f"row {warning.line}" + (f", column {warning.column}" if warning.column else "")
+    return f"{where}: warning: {warning.message}"
