@@ -9,7 +9,7 @@ Each entry carries the clinic and patient ids so a patient's history is one quer
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from auditlog.context import set_actor
+from auditlog.context import auditlog_value, set_actor
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
 from django.apps import apps
@@ -46,9 +46,22 @@ def register_models() -> None:
 
 @contextmanager
 def acting_as(user):
-    """Attribute changes made outside a request (commands, tasks, imports) to ``user``."""
-    with set_actor(user):
-        yield
+    """Attribute changes made outside a request (commands, tasks, imports) to ``user``.
+
+    Blocks nest: the demo seeds as the admin and records each fill as its performer.
+    auditlog's set_actor leaves its own (inner) context in place when it ends, which
+    silenced the outer actor, so the outer context is put back here.
+    """
+    try:
+        outer = auditlog_value.get()
+    except LookupError:
+        outer = None
+    try:
+        with set_actor(user):
+            yield
+    finally:
+        if outer is not None:
+            auditlog_value.set(outer)
 
 
 def log_export(clinic, user, *, what: str, fmt: str, rows: int, patient=None) -> LogEntry:

@@ -19,7 +19,7 @@ from refills.forms import RefillForm
 from refills.models import Appointment, ProgramChange, Refill
 from refills.services import current_program
 
-AUDIT_ENTRIES_ON_PAGE = 10
+AUDIT_ENTRIES_ON_PAGE = 5  # the latest changes; the rest on the history page (patient_history)
 MAX_RESERVOIR_ML = Decimal(100)  # PumpForm's upper bound, for checking a fill against a pump not yet valid
 
 

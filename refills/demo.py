@@ -815,10 +815,9 @@ def create_demo(today: date | None = None):
 
 
 def _create_patient(clinic, today, users, plan: PatientPlan) -> None:
+    from clinic.audit import acting_as
     from patients.forms import PatientForm, PumpForm
     from patients.models import PumpModel
-    from refills.forms import AppointmentForm, ProgramChangeForm, RefillForm
-    from refills.models import Appointment, ProgramChange, Refill
 
     manager = users.get(plan.manager) if plan.manager else None
     patient = _saved(
@@ -867,73 +866,92 @@ def _create_patient(clinic, today, users, plan: PatientPlan) -> None:
             (c.performed_on, 1, c) for c in pump_plan.changes
         ]
         for _day, _order, event in sorted(events, key=lambda e: (e[0], e[1])):
-            if isinstance(event, RefillPlan):
-                refill = _saved(
-                    RefillForm(
-                        data={
-                            "performed_on": event.performed_on,
-                            "volume_removed_ml": _blank(event.volume_removed_ml),
-                            "volume_added_ml": event.volume_after_ml,
-                            "volume_after_ml": event.volume_after_ml,
-                            "concentration_mcg_ml": event.concentration,
-                            "daily_dose_mcg": event.dose,
-                            "dosing_mode": event.mode,
-                            "bolus_allowance_mcg": event.bolus,
-                            "bridge_bolus_confirmed": event.bridge_bolus,
-                            "notes": event.notes,
-                        },
-                        pump=pump,
-                        today=today,
-                        initial_fill=event.initial,
-                        instance=Refill(pump=pump, performed_by=performer),
-                    ),
-                    f"refill of {pump_plan.serial_number} on {event.performed_on}",
-                )
-                if event.review_note:
-                    refill.acknowledge(performer, event.review_note)
-            else:
-                _saved(
-                    ProgramChangeForm(
-                        data={
-                            "performed_on": event.performed_on,
-                            "daily_dose_mcg": _blank(event.dose),
-                            "bolus_allowance_mcg": _blank(event.bolus),
-                            "dosing_mode": "",
-                            "notes": event.notes,
-                        },
-                        pump=pump,
-                        today=today,
-                        instance=ProgramChange(pump=pump, performed_by=performer),
-                    ),
-                    f"program change of {pump_plan.serial_number} on {event.performed_on}",
-                )
+            # The audit trail names who recorded the fill: its performer, as the timeline does.
+            with acting_as(performer):
+                _save_event(event, pump, pump_plan, performer, today)
         if pump_plan.explant_date is not None:
             pump.status, pump.explant_date = pump.Status.EXPLANTED, pump_plan.explant_date
             pump.save()
     for visit in plan.appointments:
-        assignee = users.get(visit.assigned_to) if visit.assigned_to else None
-        instance = Appointment(patient=patient, pump=pump, created_by=users[STAFF], status=visit.status)
-        if visit.status == "scheduled":
-            _saved(
-                AppointmentForm(
-                    data={
-                        "kind": visit.kind,
-                        "local_date": visit.local_date,
-                        "local_time": visit.local_time.strftime("%H:%M"),
-                        "assigned_to": assignee.pk if assignee else "",
-                        "notes": visit.notes,
-                    },
-                    patient=patient,
-                    today=today,
-                    instance=instance,
-                ),
-                f"appointment of {plan.mrn} on {visit.local_date}",
-            )
-        else:
-            # Past or cancelled visits: the booking form only takes new, future ones.
-            instance.kind, instance.local_date, instance.local_time = visit.kind, visit.local_date, visit.local_time
-            instance.assigned_to, instance.notes = assignee, visit.notes
-            instance.save()
+        # Booked by the staff member the appointment names as its creator.
+        with acting_as(users[STAFF]):
+            _save_visit(visit, patient, pump, users, today, plan.mrn)
+
+
+def _save_visit(visit, patient, pump, users, today, mrn: str) -> None:
+    from refills.forms import AppointmentForm
+    from refills.models import Appointment
+
+    assignee = users.get(visit.assigned_to) if visit.assigned_to else None
+    instance = Appointment(patient=patient, pump=pump, created_by=users[STAFF], status=visit.status)
+    if visit.status == "scheduled":
+        _saved(
+            AppointmentForm(
+                data={
+                    "kind": visit.kind,
+                    "local_date": visit.local_date,
+                    "local_time": visit.local_time.strftime("%H:%M"),
+                    "assigned_to": assignee.pk if assignee else "",
+                    "notes": visit.notes,
+                },
+                patient=patient,
+                today=today,
+                instance=instance,
+            ),
+            f"appointment of {mrn} on {visit.local_date}",
+        )
+    else:
+        # Past or cancelled visits: the booking form only takes new, future ones.
+        instance.kind, instance.local_date, instance.local_time = visit.kind, visit.local_date, visit.local_time
+        instance.assigned_to, instance.notes = assignee, visit.notes
+        instance.save()
+
+
+def _save_event(event, pump, pump_plan, performer, today) -> None:
+    """A planned refill (and its review) or program change, through the validation forms."""
+    from refills.forms import ProgramChangeForm, RefillForm
+    from refills.models import ProgramChange, Refill
+
+    if isinstance(event, RefillPlan):
+        refill = _saved(
+            RefillForm(
+                data={
+                    "performed_on": event.performed_on,
+                    "volume_removed_ml": _blank(event.volume_removed_ml),
+                    "volume_added_ml": event.volume_after_ml,
+                    "volume_after_ml": event.volume_after_ml,
+                    "concentration_mcg_ml": event.concentration,
+                    "daily_dose_mcg": event.dose,
+                    "dosing_mode": event.mode,
+                    "bolus_allowance_mcg": event.bolus,
+                    "bridge_bolus_confirmed": event.bridge_bolus,
+                    "notes": event.notes,
+                },
+                pump=pump,
+                today=today,
+                initial_fill=event.initial,
+                instance=Refill(pump=pump, performed_by=performer),
+            ),
+            f"refill of {pump_plan.serial_number} on {event.performed_on}",
+        )
+        if event.review_note:
+            refill.acknowledge(performer, event.review_note)
+    else:
+        _saved(
+            ProgramChangeForm(
+                data={
+                    "performed_on": event.performed_on,
+                    "daily_dose_mcg": _blank(event.dose),
+                    "bolus_allowance_mcg": _blank(event.bolus),
+                    "dosing_mode": "",
+                    "notes": event.notes,
+                },
+                pump=pump,
+                today=today,
+                instance=ProgramChange(pump=pump, performed_by=performer),
+            ),
+            f"program change of {pump_plan.serial_number} on {event.performed_on}",
+        )
 
 
 def delete_demo(clinic) -> None:

@@ -135,6 +135,10 @@ class ProgramChange(FillEvent):
     class Meta:
         ordering = ["-performed_on", "-id"]
 
+    def get_additional_data(self) -> dict:
+        """Scope for the audit trail (without it a program change was in no patient's history)."""
+        return {"clinic_id": self.pump.clinic_id, "patient_id": self.pump.patient_id}
+
     def __str__(self) -> str:
         return f"Program change {self.performed_on} of {self.pump_id}"
 

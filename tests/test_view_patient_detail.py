@@ -116,7 +116,7 @@ def test_chart_and_audit(client, staff, pump):
     assert "Refill due 2026-03-25" in html
     audit = html.split('id="h-audit"')[1]
     assert "Patient: Lovelace, Ada (MRN-777)</td>" in audit  # the patient's creation is in the trail
-    assert "Pump: synchromed-ii-20 NGP4242</td>" in audit
+    assert "Pump: SynchroMed II 20 mL, serial NGP4242</td>" in audit  # model by name, no code (issue 12 item 9)
     assert reverse("patient_history", args=[pump.patient.pk]) in html
 
 
