@@ -14,7 +14,7 @@ from clinic.audit import log_export, patient_history
 from patients import services
 from patients.forms import ExplantForm, PatientForm, PumpForm
 from patients.models import Patient, Pump
-from refills import schedule
+from refills import booking, schedule
 from refills.forms import RefillForm
 from refills.models import Appointment, ProgramChange, Refill
 from refills.services import current_program
@@ -85,8 +85,8 @@ class PatientDetailView(PatientMixin, TemplateView):
                 stop_date=schedule.synchromed_stop_date(pump.eri_date, self.today)
                 if pump.model.stops_after_eri_days
                 else None,
-                # Book for refill due, or today once it has passed.
-                book_date=max(pump.refill_due, self.today) if pump.refill_due else self.today,
+                # The latest working day on or before refill due, not before today.
+                book_date=booking.proposed_booking_date(pump.refill_due, self.today, self.clinic.working_days),
             )
         return context
 

@@ -8,11 +8,13 @@ dose, a compounded concentration, a concentration change) need an explicit tick.
 from decimal import Decimal
 
 from django import forms
+from django.utils import dateformat
 from django.utils.translation import gettext_lazy as _
 
 from clinic.fields import MemberChoiceField
 from patients.forms import ClinicScopedForm
 from patients.models import Pump
+from refills import booking
 from refills.models import Appointment, ProgramChange, Refill
 
 STANDARD_CONCENTRATIONS = (Decimal(500), Decimal(1000), Decimal(2000))
@@ -278,7 +280,9 @@ class AppointmentForm(ClinicScopedForm):
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def __init__(self, *args, patient, **kwargs):
+    def __init__(self, *args, patient, check_working_day: bool = False, **kwargs):
+        """``check_working_day``: the booking pages ask before booking on a day the clinic
+        does not work (SPEC 9); the import and the demo record bookings made already."""
         self.patient = patient
         super().__init__(*args, clinic=patient.clinic, **kwargs)
         from django.contrib.auth import get_user_model
@@ -286,6 +290,38 @@ class AppointmentForm(ClinicScopedForm):
         self.fields["assigned_to"].queryset = (
             get_user_model().objects.filter(memberships__clinic=self.clinic).order_by("last_name", "username")
         )
+        self.check_working_day = check_working_day
+        self.booked_date = self.instance.local_date if self.instance.pk else None
+        if check_working_day and self.is_bound:
+            # Offered (after the date field) only once a non-working day was entered: see clean().
+            self.fields["confirm_non_working_day"] = forms.BooleanField(required=False)
+            self.order_fields(["kind", "local_date", "confirm_non_working_day"])
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.check_working_day:
+            self._check_working_day(cleaned)
+        return cleaned
+
+    def _check_working_day(self, cleaned):
+        """A new date on a day the clinic does not work needs the tick that names that date."""
+        day = cleaned.get("local_date")
+        if day is None or day == self.booked_date or booking.is_working_day(day, self.clinic.working_days):
+            self.fields.pop("confirm_non_working_day", None)  # nothing to confirm: not shown
+            return
+        shown = dateformat.format(day, "D j M Y")
+        label = _("%(day)s is not a working day of the clinic: book it anyway") % {"day": shown}
+        # The bound field was made (with the field's label) while the fields were cleaned.
+        self.fields["confirm_non_working_day"].label = self["confirm_non_working_day"].label = label
+        if not cleaned.get("confirm_non_working_day"):
+            self.add_error(
+                "local_date",
+                _(
+                    "The date, %(day)s, is not a working day of the clinic (%(days)s). Choose a working day, "
+                    "or tick 'book it anyway' under the date."
+                )
+                % {"day": shown, "days": booking.working_days_text(self.clinic.working_days)},
+            )
 
     def clean_local_date(self):
         day = self.cleaned_data.get("local_date")

@@ -26,7 +26,7 @@ from clinic.access import ClinicAccessMixin, Role, scoped
 from clinic.audit import log_export
 from patients.models import Patient, Pump
 from patients.querysets import DaysFrom, counting_status_q, head_q
-from refills import schedule
+from refills import booking, schedule
 from refills.filters import CaseloadFilter, ReplacementFilter, ReviewFilter
 from refills.models import Appointment, Refill
 from refills.outbox import Reminder
@@ -40,13 +40,7 @@ def first_working_day(today: date, working_days) -> date:
     """The date the worklist's "Book refill" proposes: today if the clinic works today,
     else its next working day. An overdue pump should be seen as soon as possible, and
     staff can still change the date on the booking form."""
-    working = set(working_days or range(5))
-    day = today
-    for _offset in range(7):
-        if day.weekday() in working:
-            return day
-        day += timedelta(days=1)
-    return today
+    return booking.first_working_day_from(today, working_days)
 
 
 def active_pumps(clinic, today):

@@ -1,6 +1,8 @@
 """Appointments: book, reschedule, cancel, complete, no-show, and the upcoming list.
 
-Status changes are POST-only; bookings validate through AppointmentForm.
+Status changes are POSTs; cancel and no-show cannot be undone, so their GET is a
+confirmation page and their POST changes nothing without its "confirm" field (no
+JavaScript needed). Bookings validate through AppointmentForm.
 """
 
 import csv
@@ -12,21 +14,21 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.utils import dateformat
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views import View
 from django.views.generic import ListView, TemplateView
 
 from clinic.access import ClinicAccessMixin, Role
 from clinic.audit import log_export
+from clinic.fields import MemberChoiceField
 from patients.models import Patient, Pump
+from refills import booking
 from refills.forms import AppointmentForm
 from refills.labels import STATUS_LABELS
 from refills.models import Appointment
 from refills.spreadsheet_cells import spreadsheet_safe
-
-# Confirmation checkbox -> the field whose error asks for it.
 from refills.views_events import DEFAULT_APPOINTMENT_TIME, MAX_BOOKING_DAYS, patient_page
 
 
@@ -38,8 +40,14 @@ def query_date(value) -> date | None:
         return None
 
 
-def safe_next(request, fallback: str) -> str:
-    target = request.POST.get("next", "")
+def shown(day: date) -> str:
+    """A date as pages show it (SPEC 8): Wed 25 Nov 2026."""
+    return dateformat.format(day, "D j M Y")
+
+
+def safe_next(request, fallback: str, name: str = "next") -> str:
+    """The page to go to from the request's ``name`` value (POST, else GET), if it is on this site."""
+    target = request.POST.get(name) or request.GET.get(name) or ""
     if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
     return fallback
@@ -72,21 +80,22 @@ class AppointmentCreateView(AppointmentFormView):
         self.patient = self.get_scoped(Patient.objects.select_related("clinic"), pk=self.kwargs["pk"])
 
     def make_form(self, data=None, initial=None):
-        return AppointmentForm(data, initial=initial, patient=self.patient, today=self.today)
+        return AppointmentForm(data, initial=initial, patient=self.patient, today=self.today, check_working_day=True)
 
     def initial_values(self) -> dict:
         kind = self.request.GET.get("kind")
         if kind not in Appointment.Kind.values:
             kind = Appointment.Kind.REFILL
-        day = query_date(self.request.GET.get("date"))
-        if day is None or day > self.today + timedelta(days=MAX_BOOKING_DAYS):
+        # The link's date (the worklist's, the patient page's, or the refill due of a
+        # refill just saved), else the pump's refill due; either way the proposal is a
+        # working day, not before today (refills.booking).
+        wanted = query_date(self.request.GET.get("date"))
+        if wanted is None or wanted > self.today + timedelta(days=MAX_BOOKING_DAYS):
             pump = self.patient.pumps.filter(status=Pump.Status.ACTIVE).first()
-            due = pump.refill_due if pump is not None and kind == Appointment.Kind.REFILL else None
-            day = due or self.today
-        day = max(day, self.today)  # an overdue refill is booked from today on
+            wanted = pump.refill_due if pump is not None and kind == Appointment.Kind.REFILL else None
         return {
             "kind": kind,
-            "local_date": day,
+            "local_date": booking.proposed_booking_date(wanted, self.today, self.clinic.working_days),
             "local_time": DEFAULT_APPOINTMENT_TIME,
             "assigned_to": self.patient.manager_id,
         }
@@ -144,7 +153,9 @@ class AppointmentEditView(AppointmentFormView):
         self.patient = self.appointment.patient
 
     def make_form(self, data=None):
-        form = AppointmentForm(data, instance=self.appointment, patient=self.patient, today=self.today)
+        form = AppointmentForm(
+            data, instance=self.appointment, patient=self.patient, today=self.today, check_working_day=True
+        )
         del form.fields["kind"]  # rescheduling keeps the kind; book a new one for another kind
         return form
 
@@ -182,18 +193,45 @@ class AppointmentEditView(AppointmentFormView):
         return super().get_context_data(appointment=self.appointment, **kwargs)
 
 
-class AppointmentStatusView(ClinicAccessMixin, View):
-    """POST: move a scheduled appointment to ``new_status``."""
+class AppointmentStatusView(ClinicAccessMixin, TemplateView):
+    """POST: move a scheduled appointment to ``new_status``.
+
+    With ``needs_confirmation`` the GET is a page that asks, and a POST without
+    ``confirm=yes`` shows that page again and changes nothing.
+    """
 
     role = Role.STAFF
+    http_method_names = ["post"]
+    template_name = "refills/events/appointment_status_confirm.html"
     new_status: str = ""
     done_message = ""
     needs_date_reached = True  # completed / no-show only once the day has come
+    needs_confirmation = False
+    # The confirmation page: heading, question, consequence, the confirming button.
+    title = question = consequence = yes_label = ""
 
     def load_objects(self):
-        self.appointment = self.get_scoped(Appointment.objects.select_related("patient__clinic"), pk=self.kwargs["pk"])
+        self.appointment = self.get_scoped(
+            Appointment.objects.select_related("patient__clinic", "assigned_to"), pk=self.kwargs["pk"]
+        )
+
+    def after_url(self) -> str:
+        return safe_next(self.request, patient_page(self.appointment.patient))
+
+    def back_url(self) -> str:
+        """Where "Keep the appointment" leads: the page the user came from."""
+        return safe_next(self.request, self.after_url(), name="back")
+
+    def get(self, request, *args, **kwargs):
+        problem = self.refusal(self.appointment)
+        if problem:
+            messages.error(request, problem)
+            return redirect(self.back_url())
+        return self.render_to_response(self.get_context_data())
 
     def post(self, request, *args, **kwargs):
+        if self.needs_confirmation and request.POST.get("confirm") != "yes":
+            return self.get(request, *args, **kwargs) if self.refusal(self.appointment) else self.ask_again()
         patient = self.appointment.patient
         with transaction.atomic():
             # Lock the row so two clicks cannot both move it out of "scheduled".
@@ -205,8 +243,41 @@ class AppointmentStatusView(ClinicAccessMixin, View):
             else:
                 appointment.status = self.new_status
                 appointment.save(update_fields=["status", "updated_at"])
-                messages.success(request, self.done_message % {"day": appointment.local_date})
-        return redirect(safe_next(request, patient_page(patient)))
+                messages.success(
+                    request,
+                    self.done_message
+                    % {"kind": appointment.get_kind_display().lower(), "day": shown(appointment.local_date)},
+                )
+        return redirect(self.after_url())
+
+    def ask_again(self):
+        """A POST without the confirmation (an old page, a stray form): ask, change nothing."""
+        return self.render_to_response(self.get_context_data(unconfirmed=True))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        a = self.appointment
+        words = {
+            "kind": a.get_kind_display().lower(),
+            "patient": f"{a.patient.full_name} (MRN {a.patient.mrn})",
+            "day": shown(a.local_date),
+            "time": f"{a.local_time:%H:%M}",
+        }
+        reminded = a.patient.reminders_opt_in and bool(a.patient.email) and a.local_date > self.today
+        context.update(
+            appointment=a,
+            patient=a.patient,
+            title=self.title,
+            question=self.question % words,
+            consequence=self.consequence_text(reminded),
+            yes_label=self.yes_label,
+            next_url=self.after_url(),
+            back_url=self.back_url(),
+        )
+        return context
+
+    def consequence_text(self, reminded: bool) -> str:
+        return self.consequence
 
     def refusal(self, appointment) -> str | None:
         target = Appointment.Status(self.new_status).label.lower()
@@ -219,30 +290,55 @@ class AppointmentStatusView(ClinicAccessMixin, View):
             }
         if self.needs_date_reached and appointment.local_date > self.today:
             return _("This appointment is on %(day)s: it cannot be marked %(target)s before that day.") % {
-                "day": appointment.local_date,
+                "day": shown(appointment.local_date),
                 "target": target,
             }
         return None
 
 
 class AppointmentCancelView(AppointmentStatusView):
+    """Cancel a scheduled appointment, after a confirmation page: it cannot be undone."""
+
+    http_method_names = ["get", "post"]
     new_status = Appointment.Status.CANCELLED
-    done_message = gettext_lazy("The appointment of %(day)s is cancelled.")
+    done_message = gettext_lazy("The %(kind)s appointment of %(day)s is cancelled.")
     needs_date_reached = False
+    needs_confirmation = True
+    title = gettext_lazy("Cancel appointment")
+    question = gettext_lazy("Cancel the %(kind)s appointment of %(patient)s on %(day)s at %(time)s?")
+    yes_label = gettext_lazy("Yes, cancel the appointment")
+
+    def consequence_text(self, reminded: bool) -> str:
+        if reminded:
+            return _("This cannot be undone; the patient's reminder stops.")
+        return _("This cannot be undone.")
 
 
 class AppointmentCompleteView(AppointmentStatusView):
     new_status = Appointment.Status.COMPLETED
-    done_message = gettext_lazy("The appointment of %(day)s is marked completed.")
+    done_message = gettext_lazy("The %(kind)s appointment of %(day)s is marked completed.")
 
 
 class AppointmentNoShowView(AppointmentStatusView):
+    """Record that the patient did not come, after a confirmation page: it cannot be undone."""
+
+    http_method_names = ["get", "post"]
     new_status = Appointment.Status.NO_SHOW
-    done_message = gettext_lazy("The appointment of %(day)s is marked no-show.")
+    done_message = gettext_lazy("The %(kind)s appointment of %(day)s is marked no-show.")
+    needs_confirmation = True
+    title = gettext_lazy("Mark no-show")
+    question = gettext_lazy(
+        "Mark the %(kind)s appointment of %(patient)s on %(day)s at %(time)s as no-show (the patient did not come)?"
+    )
+    consequence = gettext_lazy(
+        "This cannot be undone: the appointment is recorded as missed and no longer counts as a booking. "
+        "Book a new date with the patient."
+    )
+    yes_label = gettext_lazy("Yes, mark no-show")
 
 
 class AppointmentFilterForm(forms.Form):
-    assigned = forms.ModelChoiceField(
+    assigned = MemberChoiceField(
         queryset=get_user_model().objects.none(),
         required=False,
         empty_label=gettext_lazy("Anyone"),

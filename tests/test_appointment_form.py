@@ -127,3 +127,59 @@ def test_today_is_the_clinic_local_date(time_zone, accepted):
         form = submit(patient, today=clinic.today(), local_date="2026-03-09")
     assert form.is_valid() is accepted
     assert Appointment.objects.count() == (1 if accepted else 0)
+
+
+# --- working days (SPEC 9): the booking pages ask before a day the clinic does not work ---
+
+
+def booking_form(patient, instance=None, **overrides) -> AppointmentForm:
+    values = {"kind": "refill", "local_date": "2026-03-21", "local_time": "10:30", "notes": ""}  # a Saturday
+    values.update(overrides)
+    form = AppointmentForm(values, patient=patient, today=TODAY, instance=instance, check_working_day=True)
+    if form.is_valid():
+        form.save()
+    return form
+
+
+def test_a_non_working_day_is_refused_until_confirmed(patient):
+    form = booking_form(patient)
+    assert_error(form, "local_date", "The date, Sat 21 Mar 2026, is not a working day of the clinic (Monday to Friday)")
+    assert not Appointment.objects.exists()
+    # The tick is offered right after the date, naming it.
+    assert list(form.fields)[:3] == ["kind", "local_date", "confirm_non_working_day"]
+    assert (
+        form.fields["confirm_non_working_day"].label
+        == "Sat 21 Mar 2026 is not a working day of the clinic: book it anyway"
+    )
+    form = booking_form(patient, confirm_non_working_day="on")
+    assert form.is_valid(), form.errors
+    assert Appointment.objects.get().local_date == date(2026, 3, 21)
+
+
+def test_a_working_day_needs_no_tick_and_shows_none(patient):
+    form = booking_form(patient, local_date="2026-03-20")  # a Friday
+    assert form.is_valid(), form.errors
+    assert "confirm_non_working_day" not in form.fields
+    assert "confirm_non_working_day" not in AppointmentForm(patient=patient, today=TODAY, check_working_day=True).fields
+
+
+def test_the_clinics_own_working_days_count(patient):
+    patient.clinic.working_days = [0, 2, 5]  # Monday, Wednesday, Saturday
+    patient.clinic.save()
+    assert booking_form(patient).is_valid()  # Saturday
+    assert_error(booking_form(patient, local_date="2026-03-20"), "local_date", "(Monday, Wednesday, Saturday)")
+
+
+def test_rescheduling_asks_only_for_a_new_non_working_date(patient):
+    # An appointment already on a Saturday (imported) keeps its date without a tick when its time changes.
+    appointment = AppointmentFactory(patient=patient, local_date=date(2026, 3, 21), local_time=time(10, 30))
+    assert booking_form(patient, instance=appointment, local_time="11:00").is_valid()
+    assert_error(booking_form(patient, instance=appointment, local_date="2026-03-22"), "local_date", "Sun 22 Mar 2026")
+    appointment.refresh_from_db()
+    assert (appointment.local_date, appointment.local_time) == (date(2026, 3, 21), time(11, 0))
+
+
+def test_the_import_and_the_demo_record_weekend_bookings_without_asking(patient):
+    # Without check_working_day (the import, the demo, the admin) a booking made already is recorded as it is.
+    assert submit(patient, local_date="2026-03-21").is_valid()
+    assert Appointment.objects.get().local_date == date(2026, 3, 21)

@@ -97,10 +97,11 @@ def test_invalid_query_values_are_ignored(client, staff, patient, query):
     assert (initial["kind"], initial["local_date"]) == ("refill", REFILL_DUE)
 
 
-def test_a_past_date_in_the_query_becomes_today(client, staff, patient):
+def test_a_past_date_in_the_query_becomes_the_first_working_day_from_today(client, staff, patient):
+    # Today is a Sunday: the clinic's first working day from today is Monday 2 March.
     client.force_login(staff)
     initial = client.get(book_url(patient, "?kind=refill&date=2026-01-05")).context["form"].initial
-    assert initial["local_date"] == TODAY
+    assert initial["local_date"] == date(2026, 3, 2)
 
 
 def test_booking_a_refill_makes_the_pump_booked(client, staff, pump, patient):
@@ -218,7 +219,7 @@ def test_outsider_cannot_reschedule(client, outsider, pump):
 def test_cancel_frees_the_booking(client, staff, pump):
     appt = appointment(pump)
     client.force_login(staff)
-    response = client.post(action_url("appointment_cancel", appt))
+    response = client.post(action_url("appointment_cancel", appt), {"confirm": "yes"})
     assert response.status_code == 302
     appt.refresh_from_db()
     assert appt.status == "cancelled"
@@ -232,7 +233,7 @@ def test_cancel_frees_the_booking(client, staff, pump):
 def test_complete_and_no_show_on_the_day(client, staff, pump, name, status):
     appt = appointment(pump, local_date=TODAY)
     client.force_login(staff)
-    assert client.post(action_url(name, appt)).status_code == 302
+    assert client.post(action_url(name, appt), {"confirm": "yes"}).status_code == 302
     appt.refresh_from_db()
     assert appt.status == status
     assert booking(pump) == "unbooked"
@@ -258,10 +259,13 @@ def test_a_cancelled_appointment_cannot_be_completed(client, staff, pump):
     assert any("already cancelled" in m for m in messages_of(response))
 
 
-def test_status_actions_are_post_only(client, staff, pump):
-    appt = appointment(pump)
+def test_status_changes_are_posts(client, staff, pump):
+    # Issue 12 item 6 changed this: GET of cancel (and no-show) is now the confirmation page.
+    appt = appointment(pump, local_date=TODAY)
     client.force_login(staff)
-    assert client.get(action_url("appointment_cancel", appt)).status_code == 405
+    assert client.get(action_url("appointment_complete", appt)).status_code == 405
+    assert client.get(action_url("appointment_cancel", appt)).status_code == 200
+    assert client.get(action_url("appointment_no_show", appt)).status_code == 200
     appt.refresh_from_db()
     assert appt.status == "scheduled"
 
@@ -270,7 +274,8 @@ def test_status_actions_are_post_only(client, staff, pump):
 def test_another_clinics_appointment_is_404(client, staff, other_clinic, name):
     theirs = AppointmentFactory(patient=PatientFactory(clinic=other_clinic), local_date=TODAY)
     client.force_login(staff)
-    assert client.post(action_url(name, theirs)).status_code == 404
+    assert client.get(action_url(name, theirs)).status_code == 404
+    assert client.post(action_url(name, theirs), {"confirm": "yes"}).status_code == 404
     theirs.refresh_from_db()
     assert theirs.status == "scheduled"
 
@@ -278,9 +283,13 @@ def test_another_clinics_appointment_is_404(client, staff, other_clinic, name):
 def test_next_is_followed_only_within_the_site(client, staff, pump):
     first, second = appointment(pump), appointment(pump, local_date=date(2026, 3, 21))
     client.force_login(staff)
-    response = client.post(action_url("appointment_cancel", first), {"next": "/appointments/?kind=refill"})
+    response = client.post(
+        action_url("appointment_cancel", first), {"confirm": "yes", "next": "/appointments/?kind=refill"}
+    )
     assert response["Location"] == "/appointments/?kind=refill"
-    response = client.post(action_url("appointment_cancel", second), {"next": "https://evil.example/"})
+    response = client.post(
+        action_url("appointment_cancel", second), {"confirm": "yes", "next": "https://evil.example/"}
+    )
     assert response["Location"] == reverse("patient_detail", kwargs={"pk": pump.patient_id})
 
 
@@ -353,3 +362,173 @@ def test_no_booking_for_a_patient_no_longer_followed(client, staff, patient):
     assert response.status_code == 302
     assert any("transferred" in m for m in messages_of(response))
     assert not Appointment.objects.exists()
+
+
+# --- cancel and no-show ask first (issue 12 item 6) ------------------------------------
+
+
+def test_cancel_asks_for_confirmation_and_a_get_changes_nothing(client, staff, pump):
+    pump.patient.first_name, pump.patient.last_name = "Ada", "Lovelace"
+    pump.patient.reminders_opt_in, pump.patient.email = True, "ada@example.invalid"
+    pump.patient.save()
+    appt = appointment(pump, local_time=time(10, 0))
+    client.force_login(staff)
+    response = client.get(action_url("appointment_cancel", appt), {"next": "/appointments/"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert (
+        f"Cancel the refill appointment of Ada Lovelace (MRN {pump.patient.mrn}) on Fri 20 Mar 2026 at 10:00?" in html
+    )
+    assert "This cannot be undone; the patient&#x27;s reminder stops." in html
+    assert '<input type="hidden" name="confirm" value="yes">' in html
+    assert ">Yes, cancel the appointment</button>" in html
+    assert '<a class="btn btn-secondary" href="/appointments/">Keep the appointment</a>' in html
+    appt.refresh_from_db()
+    assert appt.status == "scheduled"
+    assert booking(pump) == "booked"
+
+
+def test_a_patient_without_reminders_is_not_told_a_reminder_stops(client, staff, pump):
+    appt = appointment(pump)
+    client.force_login(staff)
+    html = client.get(action_url("appointment_cancel", appt)).content.decode()
+    assert "This cannot be undone." in html and "reminder stops" not in html
+    # Without a "next", Keep leads back to the patient page.
+    patient_url = reverse("patient_detail", kwargs={"pk": pump.patient_id})
+    assert f'href="{patient_url}">Keep the appointment</a>' in html
+
+
+@pytest.mark.parametrize("data", [{}, {"confirm": ""}, {"confirm": "no"}, {"next": "/appointments/"}])
+def test_a_post_without_the_confirmation_asks_again_and_changes_nothing(client, staff, pump, data):
+    appt = appointment(pump)
+    client.force_login(staff)
+    response = client.post(action_url("appointment_cancel", appt), data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Nothing was changed" in html and "Yes, cancel the appointment" in html
+    appt.refresh_from_db()
+    assert appt.status == "scheduled"
+    assert booking(pump) == "booked"
+
+
+def test_keep_goes_back_to_the_reschedule_page_and_cancel_to_the_patient(client, staff, pump):
+    appt = appointment(pump)
+    edit = action_url("appointment_edit", appt)
+    client.force_login(staff)
+    html = client.get(action_url("appointment_cancel", appt), {"back": edit}).content.decode()
+    assert f'href="{edit}">Keep the appointment</a>' in html
+    assert f'<input type="hidden" name="back" value="{edit}">' in html
+    response = client.post(action_url("appointment_cancel", appt), {"confirm": "yes", "back": edit})
+    assert response["Location"] == reverse("patient_detail", kwargs={"pk": pump.patient_id})
+    appt.refresh_from_db()
+    assert appt.status == "cancelled"
+    assert "The refill appointment of Fri 20 Mar 2026 is cancelled." in messages_of(response)
+
+
+def test_keep_and_next_never_leave_the_site(client, staff, pump):
+    appt = appointment(pump)
+    client.force_login(staff)
+    response = client.get(
+        action_url("appointment_cancel", appt), {"back": "https://evil.example/", "next": "//evil.example/"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "evil.example" not in html
+    assert f'href="{patient_page_url(pump)}">Keep the appointment</a>' in html
+
+
+def test_the_confirmation_of_an_appointment_no_longer_scheduled_says_so(client, staff, pump):
+    appt = appointment(pump, status=Appointment.Status.CANCELLED)
+    client.force_login(staff)
+    response = client.get(action_url("appointment_cancel", appt))
+    assert response.status_code == 302
+    assert any("already cancelled" in m for m in messages_of(response))
+
+
+def test_no_show_asks_for_confirmation_too(client, staff, pump):
+    appt = appointment(pump, local_date=TODAY, local_time=time(8, 30))
+    client.force_login(staff)
+    html = client.get(action_url("appointment_no_show", appt)).content.decode()
+    assert "as no-show (the patient did not come)?" in html and "Sun 1 Mar 2026 at 08:30" in html
+    assert ">Yes, mark no-show</button>" in html
+    assert client.post(action_url("appointment_no_show", appt)).status_code == 200
+    appt.refresh_from_db()
+    assert appt.status == "scheduled"
+    client.post(action_url("appointment_no_show", appt), {"confirm": "yes"})
+    appt.refresh_from_db()
+    assert appt.status == "no_show"
+
+
+def test_a_future_no_show_is_refused_before_asking(client, staff, pump):
+    appt = appointment(pump)
+    client.force_login(staff)
+    response = client.get(action_url("appointment_no_show", appt))
+    assert response.status_code == 302
+    assert any("cannot be marked no-show before that day" in m for m in messages_of(response))
+
+
+def test_the_words_never_collide(client, staff, pump):
+    """ "Cancel" only ever means cancelling the appointment; going back is "Back"."""
+    appt = appointment(pump, local_date=TODAY)
+    client.force_login(staff)
+    cancel_page = action_url("appointment_cancel", appt)
+    for url in (action_url("appointment_edit", appt), reverse("appointments"), patient_page_url(pump)):
+        html = client.get(url).content.decode()
+        assert ">Cancel<" not in html and "Cancel this appointment" not in html, url
+        assert "Cancel appointment" in html, url
+        # The destructive action is a link to its confirmation page, never a one-click form.
+        assert f'action="{cancel_page}"' not in html, url
+        assert f'href="{cancel_page}?' in html, url
+    edit_html = client.get(action_url("appointment_edit", appt)).content.decode()
+    assert f'<a class="btn btn-secondary" href="{patient_page_url(pump)}">Back</a>' in edit_html
+
+
+def patient_page_url(pump) -> str:
+    return reverse("patient_detail", kwargs={"pk": pump.patient_id})
+
+
+# --- proposals on working days (issue 12 item 13) ------------------------------------
+
+
+def test_the_proposal_is_the_latest_working_day_before_refill_due(client, staff, clinic, patient):
+    clinic.working_days = [0, 1]  # Monday and Tuesday: refill due Wed 25 Mar -> Tue 24 Mar
+    clinic.save()
+    client.force_login(staff)
+    assert client.get(book_url(patient)).context["form"].initial["local_date"] == date(2026, 3, 24)
+    # The patient page's "Book appointment" link proposes the same day.
+    html = client.get(patient_page_url(patient.pumps.get())).content.decode()
+    assert "?kind=refill&amp;date=2026-03-24" in html
+
+
+def test_a_saturday_in_the_link_becomes_the_friday_before(client, staff, patient):
+    # E.g. "Book the next refill" after a refill whose next refill due is a Saturday.
+    client.force_login(staff)
+    initial = client.get(book_url(patient, "?kind=refill&date=2026-03-21")).context["form"].initial
+    assert initial["local_date"] == date(2026, 3, 20)
+
+
+def test_booking_on_a_saturday_needs_the_tick(client, staff, pump, patient):
+    client.force_login(staff)
+    data = {"kind": "refill", "local_date": "2026-03-21", "local_time": "10:00"}
+    response = client.post(book_url(patient), data)
+    assert response.status_code == 200
+    assert not Appointment.objects.exists()
+    html = response.content.decode()
+    assert "The date, Sat 21 Mar 2026, is not a working day of the clinic (Monday to Friday)." in html
+    assert "Sat 21 Mar 2026 is not a working day of the clinic: book it anyway" in html
+    response = client.post(book_url(patient), {**data, "confirm_non_working_day": "on"})
+    assert response.status_code == 302
+    assert Appointment.objects.get(patient=patient).local_date == date(2026, 3, 21)
+    assert booking(pump) == "booked"
+
+
+def test_rescheduling_to_a_sunday_needs_the_tick(client, staff, pump):
+    appt = appointment(pump)
+    client.force_login(staff)
+    data = {"local_date": "2026-03-22", "local_time": "09:00"}
+    response = client.post(action_url("appointment_edit", appt), data)
+    assert "local_date" in response.context["form"].errors
+    appt.refresh_from_db()
+    assert appt.local_date == date(2026, 3, 20)
+    client.post(action_url("appointment_edit", appt), {**data, "confirm_non_working_day": "on"})
+    appt.refresh_from_db()
+    assert appt.local_date == date(2026, 3, 22)

@@ -8,7 +8,8 @@ RULES = {
     "appointments": Rule(STAFF, NOT_ALLOWED),
     "appointment_create": Rule(STAFF, STAFF, {"pk": "patient"}),
     "appointment_edit": Rule(STAFF, STAFF, {"pk": "appointment"}),
-    "appointment_cancel": Rule(NOT_ALLOWED, STAFF, {"pk": "appointment"}),
+    # GET: the confirmation page (cancel and no-show cannot be undone); POST with confirm=yes does it.
+    "appointment_cancel": Rule(STAFF, STAFF, {"pk": "appointment"}),
     "appointment_complete": Rule(NOT_ALLOWED, STAFF, {"pk": "appointment"}),
-    "appointment_no_show": Rule(NOT_ALLOWED, STAFF, {"pk": "appointment"}),
+    "appointment_no_show": Rule(STAFF, STAFF, {"pk": "appointment"}),
 }
