@@ -39,7 +39,9 @@ MAX_MAPPED_HEADERS = 40  # unknown headers offered for mapping; the others are i
 class UploadForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("Caseload file (CSV or XLSX)"),
-        help_text=gettext_lazy("Up to 5 MB. Columns as in the template; other column names can be mapped next."),
+        help_text=gettext_lazy(
+            "Up to 16 MB (about 100,000 rows). Columns as in the template; other column names can be mapped next."
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
     )
 
@@ -49,8 +51,8 @@ class UploadForm(forms.Form):
             raise forms.ValidationError(_("Choose a .csv or .xlsx file."))
         if upload.size > PendingImport.MAX_BYTES:
             raise forms.ValidationError(
-                _("The file is %(size)s MB; the limit is 5 MB. Split it into several files.")
-                % {"size": f"{upload.size / 1024 / 1024:.1f}"}
+                _("The file is %(size)s MB; the limit is %(limit)s MB. Split it into several files.")
+                % {"size": f"{upload.size / 1024 / 1024:.1f}", "limit": PendingImport.MAX_MEGABYTES}
             )
         if upload.size == 0:
             raise forms.ValidationError(_("The file is empty."))
@@ -79,18 +81,18 @@ class PendingImportMixin(ClinicAccessMixin):
 
 
 def mappable_headers(unknown: list[str]) -> tuple[list[str], int]:
-    """The unknown headers offered on the mapping page, in file order, and how many others are ignored.
+    """The unknown headers offered on the mapping page, and how many others are ignored.
 
-    Headers that look like a caseload column come first, then the others, up to
-    MAX_MAPPED_HEADERS: a file with thousands of extra columns gets a usable page (and a
-    POST within Django's DATA_UPLOAD_MAX_NUMBER_FIELDS) instead of one select per column.
+    Beyond MAX_MAPPED_HEADERS, the headers that look like a caseload column come first (so
+    they lead the page), then the others in file order: a file with thousands of extra
+    columns gets a usable page (and a POST within Django's DATA_UPLOAD_MAX_NUMBER_FIELDS)
+    instead of one select per column.
     """
     if len(unknown) <= MAX_MAPPED_HEADERS:
         return unknown, 0
     likely = [raw for raw in unknown if suggest_column(raw)]
     others = [raw for raw in unknown if not suggest_column(raw)]
-    chosen = set((likely + others)[:MAX_MAPPED_HEADERS])
-    offered = [raw for raw in unknown if raw in chosen]
+    offered = (likely + others)[:MAX_MAPPED_HEADERS]
     return offered, len(unknown) - len(offered)
 
 
