@@ -56,7 +56,10 @@ class PendingImport(models.Model):
     """
 
     LIFETIME = timedelta(days=1)
-    MAX_BYTES = 5 * 1024 * 1024
+    # A 50,000-row file of the template's columns is about 8 MB; the import runs in the
+    # background whatever its size (refills.import_jobs).
+    MAX_MEGABYTES = 16
+    MAX_BYTES = MAX_MEGABYTES * 1024 * 1024
 
     clinic = models.ForeignKey("clinic.Clinic", on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -295,7 +295,7 @@ def test_too_large_wrong_kind_and_unreadable_files_are_refused(admin_client, mon
     monkeypatch.setattr(PendingImport, "MAX_BYTES", 100)
     response = upload(admin_client, "x" * 101)
     assert response.status_code == 200
-    assert "the limit is 5 MB" in response.context["form"].errors["file"][0]
+    assert "the limit is 16 MB" in response.context["form"].errors["file"][0]
 
     response = upload(admin_client, "mrn\n", name="caseload.pdf")
     assert response.context["form"].errors["file"] == ["Choose a .csv or .xlsx file."]
