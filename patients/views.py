@@ -14,7 +14,7 @@ from clinic.audit import log_export, patient_history
 from patients import services
 from patients.forms import ExplantForm, PatientForm, PumpForm
 from patients.models import Patient, Pump
-from refills import booking, schedule
+from refills import booking, dangers, schedule
 from refills.forms import RefillForm
 from refills.models import Appointment, ProgramChange, Refill
 from refills.services import current_program
@@ -88,6 +88,14 @@ class PatientDetailView(PatientMixin, TemplateView):
                 # The latest working day on or before refill due, not before today.
                 book_date=booking.proposed_booking_date(pump.refill_due, self.today, self.clinic.working_days),
             )
+        # What to do first, at the top of the page: an empty, alarming or overdue pump, a refill awaiting review.
+        context["danger_banners"] = dangers.patient_banners(
+            pump,
+            refills,
+            self.today,
+            may_record=self.can_manage,
+            booking_day=booking.first_working_day_from(self.today, self.clinic.working_days),
+        )
         return context
 
 

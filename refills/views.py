@@ -26,7 +26,7 @@ from clinic.access import ClinicAccessMixin, Role, scoped
 from clinic.audit import log_export
 from patients.models import Patient, Pump
 from patients.querysets import DaysFrom, counting_status_q, head_q
-from refills import booking, schedule
+from refills import booking, dangers, schedule
 from refills.filters import CaseloadFilter, ReplacementFilter, ReviewFilter
 from refills.models import Appointment, Refill
 from refills.outbox import Reminder
@@ -90,6 +90,8 @@ def today_counts(clinic, today: date, user) -> dict:
         "due_soon_unbooked": counting_status_q(schedule.DUE_SOON, today) & Q(first_refill_booking__isnull=True),
         # Booked, but the earliest booked refill is after refill due (booking_expression).
         "booked_late": Q(first_refill_booking__gt=F("refill_due")),
+        # Booked late and not already counted as empty, alarming or overdue (Today's action list).
+        "booked_late_only": dangers.booked_late_only_q(today),
         "replacements": Q(replacement_due__lte=today + timedelta(days=schedule.URGENT_REPLACEMENT_DAYS)),
     }
     followed = scoped(Pump.objects.active(), clinic)
@@ -116,8 +118,14 @@ def today_counts(clinic, today: date, user) -> dict:
         of_clinic=Subquery(pump.values("clinic_id")[:1]), of_manager=Subquery(pump.values("patient__manager_id")[:1])
     )
     here = Q(of_clinic=clinic.pk)
+    under = here & Q(residual_discrepancy_ml__gt=0)  # more left than expected: withdrawal risk
     counts.update(
-        flagged.aggregate(review=Count("pk", filter=here), my_review=Count("pk", filter=here & Q(of_manager=user.pk)))
+        flagged.aggregate(
+            review=Count("pk", filter=here),
+            my_review=Count("pk", filter=here & Q(of_manager=user.pk)),
+            under_delivery=Count("pk", filter=under),
+            my_under_delivery=Count("pk", filter=under & Q(of_manager=user.pk)),
+        )
     )
     return counts
 
@@ -148,7 +156,8 @@ def today_cards(counts: dict, manager=None) -> list[CountCard]:
 
 
 class TodayView(ClinicAccessMixin, TemplateView):
-    """The home page: what needs doing today, the manager's own caseload first."""
+    """The home page: the patients who need action today by name, most dangerous first, then
+    the counts (the manager's own caseload first)."""
 
     template_name = "refills/today.html"
 
@@ -157,14 +166,31 @@ class TodayView(ClinicAccessMixin, TemplateView):
         # Counted once per caseload change (clinic.caseload_cache), not on every visit.
         counts = caseload_cache.cached(
             self.clinic.pk,
-            ("today", self.request.user.pk, self.today.isoformat()),
+            ("today", 2, self.request.user.pk, self.today.isoformat()),  # 2: the counts' keys changed
             lambda: today_counts(self.clinic, self.today, self.request.user),
         )
+        # ?mine=1: the action list of the user's own patients only (when they have any).
+        mine = self.request.GET.get("mine") == "1" and counts["my_total"] > 0
+        manager = self.request.user if mine else None
+        items = dangers.danger_items(
+            self.clinic,
+            self.today,
+            counts,
+            may_record=self.can_manage,
+            booking_day=first_working_day(self.today, self.clinic.working_days),
+            manager=manager,
+        )
+        more = dangers.more_links(items, counts, manager)
         context.update(
             counts=counts,
             clinic_cards=today_cards(counts),
             my_cards=today_cards(counts, manager=self.request.user) if counts["my_total"] else None,
             failed_reminders=Reminder.objects.failed_count(self.clinic),
+            danger_items=items,
+            danger_more=more,
+            danger_hidden=sum(link.count for link in more),
+            danger_total=dangers.total_items(counts, manager),
+            danger_mine=mine,
         )
         return context
 

@@ -129,3 +129,41 @@ def test_patient_page_queries_do_not_grow_with_the_history(client, clinic, manag
     response = client.get(page)
     assert len([e for e in response.context["timeline"] if e.kind == "refill"]) == 50
     assert len(response.context["upcoming"]) == 2
+
+
+# Today: the session, user, two-factor and membership lookups (4), the counts (2, when the
+# cache is cold), the action list's pumps and flagged refills (2: issue 12 added them) and the
+# failed reminders (1).
+TODAY_QUERIES = 9
+
+
+def add_dangers(clinic, manager, start, stop):
+    """Pumps of every danger of Today's action list, in turn, and an under-delivery every fifth."""
+    kinds = [schedule.EMPTY, schedule.ALARMING, schedule.OVERDUE, "late", "under"]
+    for n in range(start, stop):
+        kind = kinds[n % len(kinds)]
+        fields = {"manager": manager if n % 2 else None}
+        if kind == "under":
+            flagged_refill(clinic, **fields)
+        elif kind == "late":
+            pump = pump_with_status(clinic, schedule.OK, **fields)
+            book_refill(pump, pump.refill_due + timedelta(days=3))
+        else:
+            pump_with_status(clinic, kind, **fields)
+
+
+@pytest.mark.parametrize("url", ["/", "/?mine=1"])
+def test_today_runs_the_same_queries_for_3_or_40_dangerous_pumps(client, clinic, manager, url):
+    logged_in(client, manager)
+    add_dangers(clinic, manager, 0, 3)
+    small = count_queries(client, url)
+    assert len(client.get(url).context["danger_items"]) == (3 if url == "/" else 1)
+
+    add_dangers(clinic, manager, 3, 40)
+    large = count_queries(client, url)
+    response = client.get(url)
+    # The list really grew: 25 shown of 40 (20 of the manager's own) and a link to the rest.
+    shown = response.context["danger_items"]
+    assert len(shown) == (25 if url == "/" else 20)
+    assert response.context["danger_total"] == (40 if url == "/" else 20)
+    assert (small, large) == (TODAY_QUERIES, TODAY_QUERIES)

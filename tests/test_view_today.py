@@ -160,3 +160,181 @@ def test_failed_reminders_are_counted_on_today(client, clinic, other_clinic, sta
     client.force_login(staff)
     page = client.get(reverse("home")).content.decode()
     assert "2 reminders failed to send" in page
+
+
+# The patients who need action today, named above the counts (issue 12 item 4) ---------------
+
+
+def danger_rows(response):
+    """(kind, MRN, action label, action URL) of each item of Today's action list."""
+    return [
+        (item.kind, item.patient.mrn, str(item.action.label), item.action.url)
+        for item in response.context["danger_items"]
+    ]
+
+
+@pytest.fixture
+def dangers(clinic, other_clinic, manager):
+    """One pump or refill of each danger, and things that are not dangers, in two clinics."""
+    made = {
+        "empty": pump_with_status(clinic, schedule.EMPTY, mrn="EMPTY1", phone="0100 555 0001", manager=manager),
+        "alarming": pump_with_status(clinic, schedule.ALARMING, mrn="ALARM1", phone="0100 555 0002"),
+        "overdue": pump_with_status(clinic, schedule.OVERDUE, mrn="OVER1", phone="0100 555 0003"),
+        "late": pump_with_status(clinic, schedule.OK, mrn="LATE1"),
+        "under": flagged_refill(clinic, mrn="UNDER1"),  # +4 mL: more left than expected
+        "over": flagged_refill(clinic, removed="10", mrn="OVERDELIV1"),  # -4 mL: not a withdrawal risk
+    }
+    book_refill(made["late"], made["late"].refill_due + timedelta(days=5))
+    pump_with_status(clinic, schedule.DUE_SOON, mrn="SOON1")
+    pump_with_status(clinic, schedule.OK, mrn="FINE1")
+    pump_with_status(other_clinic, schedule.EMPTY, mrn="ELSEWHERE1")
+    return made
+
+
+def test_dangerous_patients_are_named_most_dangerous_first(client, manager, dangers):
+    client.force_login(manager)
+    response = client.get(URL)
+    rows = danger_rows(response)
+    assert [(kind, mrn) for kind, mrn, _label, _url in rows] == [
+        ("empty", "EMPTY1"),
+        ("alarming", "ALARM1"),
+        ("overdue", "OVER1"),
+        ("booked_late", "LATE1"),
+        ("under_delivery", "UNDER1"),
+    ]
+    html = response.content.decode()
+    # Above the counts, with the name, the status in words, how long, and the phone.
+    assert html.index("Needs action today") < html.index('id="clinic-caseload"')
+    patient = dangers["empty"].patient
+    assert f"{patient.last_name}, {patient.first_name}" in html
+    assert '<span class="badge badge-empty">Empty</span>' in html
+    assert "empty for 5 days, since Fri 27 Mar 2026" in html
+    assert "empty in 5 days, on Mon 6 Apr 2026" in html
+    assert "4 days overdue" in html
+    assert "booked Thu 18 Jun 2026, 5 days after refill due" in html
+    assert "+4 mL more left than expected at the refill of Sun 22 Mar 2026" in html
+    assert 'href="tel:0100 555 0001"' in html
+    assert "ELSEWHERE1" not in html and "SOON1" not in html and "FINE1" not in html and "OVERDELIV1" not in html
+    assert response.context["danger_total"] == 5 and response.context["danger_more"] == []
+
+
+def test_a_manager_records_the_refill_of_an_empty_or_alarming_pump(client, manager, dangers):
+    client.force_login(manager)
+    actions = {mrn: (label, url) for _kind, mrn, label, url in danger_rows(client.get(URL))}
+    assert actions["EMPTY1"] == ("Record refill", f"/pumps/{dangers['empty'].pk}/refill/")
+    assert actions["ALARM1"] == ("Record refill", f"/pumps/{dangers['alarming'].pk}/refill/")
+    overdue = dangers["overdue"]
+    # 1 April 2026 is a Wednesday, a working day: book from today.
+    assert actions["OVER1"] == (
+        "Book refill",
+        f"/patients/{overdue.patient_id}/appointments/new/?kind=refill&date=2026-04-01",
+    )
+    # Refill due is ahead: the booking form proposes a day on or before it.
+    assert actions["LATE1"] == ("Book earlier", f"/patients/{dangers['late'].patient_id}/appointments/new/?kind=refill")
+    assert actions["UNDER1"] == ("Review", f"/review/#refill-{dangers['under'].pk}")
+    html = client.get(URL).content.decode()
+    assert (
+        f'href="/pumps/{dangers["empty"].pk}/refill/">Record refill<span class="visually-hidden"> for EMPTY1</span>'
+        in html
+    )
+
+
+def test_staff_book_instead_of_recording_a_refill(client, staff, dangers):
+    client.force_login(staff)
+    actions = {mrn: (label, url) for _kind, mrn, label, url in danger_rows(client.get(URL))}
+    empty = dangers["empty"]
+    assert actions["EMPTY1"] == (
+        "Book refill",
+        f"/patients/{empty.patient_id}/appointments/new/?kind=refill&date=2026-04-01",
+    )
+    assert actions["ALARM1"][0] == "Book refill"
+    assert "/refill/" not in "".join(url for _label, url in actions.values())
+    # Every action link opens for staff.
+    for _label, url in actions.values():
+        assert client.get(url).status_code == 200, url
+
+
+def test_a_pump_booked_on_time_whose_day_passed_gets_a_call(client, staff, clinic):
+    overdue = pump_with_status(clinic, schedule.OVERDUE, mrn="MISSED1", phone="0100 555 0009")
+    book_refill(overdue, overdue.refill_due - timedelta(days=1))  # before refill due, so "booked", but past
+    client.force_login(staff)
+    assert danger_rows(client.get(URL)) == [("overdue", "MISSED1", "Call", "tel:0100 555 0009")]
+
+
+def test_the_list_shows_the_most_urgent_25_and_links_to_the_rest(client, staff, clinic):
+    for n in range(27):
+        pump_with_status(clinic, schedule.EMPTY, mrn=f"E{n:03d}", refill_ago=101 + n)
+    for n in range(2):
+        pump_with_status(clinic, schedule.OVERDUE, mrn=f"O{n:03d}")
+    late = pump_with_status(clinic, schedule.OK, mrn="LATE1")
+    book_refill(late, late.refill_due + timedelta(days=3))
+    flagged_refill(clinic, mrn="UNDER1")
+    client.force_login(staff)
+    response = client.get(URL)
+    rows = danger_rows(response)
+    assert len(rows) == 25
+    # The longest empty first.
+    assert [mrn for _kind, mrn, _label, _url in rows][:3] == ["E026", "E025", "E024"]
+    assert {kind for kind, *_rest in rows} == {"empty"}
+    more = response.context["danger_more"]
+    assert [(link.count, link.url) for link in more] == [
+        (4, "/overdue/"),
+        (1, "/caseload/?booking=late"),
+        (1, "/review/"),
+    ]
+    assert response.context["danger_hidden"] == 6 and response.context["danger_total"] == 31
+    html = response.content.decode()
+    assert "And 6 more:" in html
+    assert '<a href="/overdue/">4 empty, alarming or overdue in the overdue worklist</a>' in html
+    # The worklist it links to holds the four not shown.
+    assert client.get("/overdue/").context["table"].paginator.count == 29
+
+
+def test_my_patients_only(client, manager, dangers):
+    client.force_login(manager)
+    response = client.get(URL + "?mine=1")
+    assert [mrn for _kind, mrn, _label, _url in danger_rows(response)] == ["EMPTY1"]
+    assert response.context["danger_mine"] is True
+    html = response.content.decode()
+    assert '<a href="/">all patients</a>' in html
+    # Without patients of their own, ?mine=1 shows the whole clinic.
+
+
+def test_mine_is_ignored_for_a_user_without_patients(client, staff, dangers):
+    client.force_login(staff)
+    response = client.get(URL + "?mine=1")
+    assert len(danger_rows(response)) == 5 and response.context["danger_mine"] is False
+    assert "my patients" not in response.content.decode()
+
+
+def test_nothing_urgent_says_so(client, staff, clinic):
+    pump_with_status(clinic, schedule.OK)
+    client.force_login(staff)
+    response = client.get(URL)
+    assert response.context["danger_items"] == []
+    assert "No pump is empty, alarming or overdue" in response.content.decode()
+
+
+def test_danger_cards_do_not_look_like_the_review_card(client, staff, clinic_pumps):
+    client.force_login(staff)
+    html = client.get(URL).content.decode()
+    empty_card = html[html.index('class="card count-card tone-empty') :].split("</a>")[0]
+    review_card = html[html.index('class="card count-card tone-review') :].split("</a>")[0]
+    assert "is-danger" in empty_card and '<span class="count-flag">Danger</span>' in empty_card
+    assert "is-danger" not in review_card and '<span class="count-flag">Check</span>' in review_card
+    assert "Danger" not in review_card
+
+
+def test_count_card_flags_only_when_not_zero():
+    assert CountCard("empty", "Empty", 2, "/x", "empty").flag == "Danger"
+    assert CountCard("empty", "Empty", 0, "/x", "empty").flag == ""
+    assert not CountCard("empty", "Empty", 0, "/x", "empty").danger
+    assert CountCard("overdue", "Overdue", 3, "/x", "overdue").flag == ""
+
+
+def test_add_patient_is_one_click_from_today_for_managers(client, manager, staff):
+    client.force_login(manager)
+    html = client.get(URL).content.decode()
+    assert '<a class="btn" href="/patients/new/">Add patient</a>' in html
+    client.force_login(staff)
+    assert "/patients/new/" not in client.get(URL).content.decode()

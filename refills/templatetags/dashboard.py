@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 from django_tables2 import utils as tables_utils
 from django_tables2.columns import ManyToManyColumn
 from django_tables2.utils import Accessor as A
@@ -59,6 +60,10 @@ def discrepancy_meaning(discrepancy_ml) -> str:
     return "" if discrepancy_ml is None else schedule.discrepancy_meaning(discrepancy_ml)
 
 
+# A word on the cards that must not be missed, so that "Empty" never looks like a list to review.
+CARD_FLAGS = {"empty": _("Danger"), "alarming": _("Danger"), "review": _("Check")}
+
+
 @dataclass(frozen=True)
 class CountCard:
     """One number on the Today page and the filtered list it stands for."""
@@ -69,6 +74,15 @@ class CountCard:
     url: str
     tone: str = "neutral"
     hint: str = field(default="")
+
+    @property
+    def flag(self) -> str:
+        """The word "Danger" on a non-zero empty or alarming card, "Check" on refills to review."""
+        return str(CARD_FLAGS.get(self.tone, "")) if self.count else ""
+
+    @property
+    def danger(self) -> bool:
+        return bool(self.count) and self.tone in ("empty", "alarming")
 
 
 @register.inclusion_tag("refills/_count_card.html")
