@@ -3,6 +3,8 @@
 import zoneinfo
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Clinic, Membership
@@ -103,3 +105,22 @@ class TokenForm(forms.Form):
         max_length=8,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, with the username's length checked before it is looked up.
+
+    AuthenticationForm sets the field's max_length after the field is built, so only the
+    HTML attribute enforced it: a longer username reached authenticate() and django-axes,
+    which stores it in a 255-character column (a 500 on PostgreSQL). A field error stops
+    the form before authenticate() is called, so nothing is looked up or recorded.
+    """
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].validators.append(
+            MaxLengthValidator(
+                USERNAME_MAX_LENGTH,
+                message=_("at most %(limit_value)d characters (this one has %(show_value)d)."),
+            )
+        )

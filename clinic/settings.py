@@ -69,6 +69,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Behind N reverse proxies the client's address is read from X-Forwarded-For (clinic/client_ip.py,
+# README "Login throttling behind a reverse proxy"); 0: REMOTE_ADDR. (Not AXES_PROXY_COUNT: a
+# deprecated django-axes setting that its system check warns about.)
+TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5)
+AXES_CLIENT_IP_CALLABLE = "clinic.client_ip.client_ip"
 
 # Idle timeout: the session expires this many seconds after the last request.
 SESSION_COOKIE_AGE = env.integer("SESSION_IDLE_TIMEOUT_MINUTES", 30, minimum=1) * 60

@@ -5,7 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings
+from django.test import override_settings
 from django.urls import reverse
 
 from tests.production_env import production_env
@@ -181,3 +183,102 @@ def test_the_celery_worker_refuses_to_start_without_a_secret_key():
     )
     assert result.returncode != 0
     assert "SECRET_KEY is required" in result.stderr
+
+
+# Issue 13 defect 3: a username longer than Django's 150 characters reached django-axes,
+# which stores it in a 255-character column: a 500 (StringDataRightTruncation) on PostgreSQL.
+
+
+def axes_rows() -> int:
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    return AccessAttempt.objects.count() + AccessFailureLog.objects.count() + AccessLog.objects.count()
+
+
+@pytest.mark.parametrize("length", [151, 256, 5000])
+def test_an_overlong_username_is_a_form_error_and_never_reaches_axes(client, staff, length):
+    response = login(client, "u" * length, "wrong-password")
+    assert response.status_code == 200
+    assert f"Username: at most 150 characters (this one has {length})." in response.content.decode()
+    assert axes_rows() == 0, "the long username was looked up or recorded"
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_150_character_username_is_still_throttled(client, db):
+    from axes.models import AccessAttempt
+
+    longest = "u" * 150
+    response = login(client, longest, "wrong-password")
+    assert response.status_code == 200
+    assert "didn&#x27;t match" in response.content.decode() or "didn't match" in response.content.decode()
+    assert AccessAttempt.objects.get().username == longest
+
+
+# Login throttling behind a reverse proxy (README): the client's address, not the proxy's.
+PROXY = "10.0.0.2"
+
+
+def login_via_proxy(client, username, password, forwarded_for):
+    return client.post(
+        reverse("login"),
+        {"username": username, "password": password},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1)
+def test_behind_a_proxy_one_address_cannot_lock_out_everyone(client, staff):
+    for _ in range(5):
+        response = login_via_proxy(client, staff.username, "wrong-password", "203.0.113.66")
+    assert response.status_code == 429
+    # The member, at another address behind the same proxy, still logs in.
+    assert login_via_proxy(client, staff.username, "correct-horse-battery", "198.51.100.7").status_code == 302
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1)
+def test_a_forged_forwarded_address_does_not_dodge_the_lock(client, staff):
+    """The client's own X-Forwarded-For entries are left of the proxy's: never trusted."""
+    for n in range(5):
+        login_via_proxy(client, staff.username, "wrong-password", f"192.0.2.{n}, 203.0.113.66")
+    assert login_via_proxy(client, staff.username, "wrong-password", "192.0.2.99, 203.0.113.66").status_code == 429
+
+
+def test_without_a_proxy_count_the_forwarded_header_is_ignored(rf, settings):
+    from clinic.client_ip import client_ip
+
+    settings.TRUSTED_PROXY_COUNT = 0
+    request = rf.get("/", REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR="192.0.2.1")
+    assert client_ip(request) == "203.0.113.5"
+    settings.TRUSTED_PROXY_COUNT = 2
+    request = rf.get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="192.0.2.1, 203.0.113.5, 10.0.0.9")
+    assert client_ip(request) == "203.0.113.5"
+    request = rf.get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="not-an-address, 10.0.0.9")
+    assert client_ip(request) == PROXY
+    assert client_ip(rf.get("/", REMOTE_ADDR="127.0.0.1")) == "127.0.0.1"  # the health check, not proxied
+
+
+@pytest.mark.parametrize("value", ["two", "-1", "99"])
+def test_a_bad_proxy_count_stops_start_up_naming_the_variable(value):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=production_env(TRUSTED_PROXY_COUNT=value),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "TRUSTED_PROXY_COUNT" in result.stderr
+
+
+def test_a_proxy_count_from_the_environment_passes_the_deploy_check():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production_env(TRUSTED_PROXY_COUNT="1"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
