@@ -1,10 +1,13 @@
 """The outbox in a real browser: legible status counts and "retry all failed" (issue 12 item 14, issue 13).
 
+axe-core finds no serious violation on the outbox (with failed rows) or the confirmation page.
+
 Screenshots of the outbox and its confirmation page at 1366 and 390 px go to
 test-artifacts/screenshots/outbox-<width>.png and outbox-retry-failed-<width>.png.
 """
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from refills.outbox import Reminder
 from tests.browser.conftest import login, screenshot
@@ -25,6 +28,12 @@ def outbox_rows(clinic):
                 attempts=5 if status == Status.FAILED else 1,
                 last_error="SMTPServerDisconnected: Connection unexpectedly closed" if status == Status.FAILED else "",
             )
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious or critical findings on the page (none allowed)."""
+    results = Axe().run(page).response["violations"]
+    return [f"{v['id']}: {v['help']}" for v in results if v["impact"] in ("serious", "critical")]
 
 
 def boxes_overlap(a, b) -> bool:
@@ -54,12 +63,14 @@ def test_status_counts_are_legible_and_retry_all_asks_first(page, staff, outbox_
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     if width == 1366:  # the table fits a laptop (on a phone it scrolls inside its frame)
         assert page.locator(".table-wrap").evaluate("w => w.scrollWidth - w.clientWidth") <= 0
+    assert serious_violations(page) == []
     screenshot(page, f"outbox-{width}")
 
     page.get_by_role("button", name="Retry all 4 failed…").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Retry all failed reminders"
     assert "Send 4 failed reminders again?" in page.content()
     assert Reminder.objects.failed().count() == 4  # asked, nothing sent yet
+    assert serious_violations(page) == []
     screenshot(page, f"outbox-retry-failed-{width}")
     page.get_by_role("button", name="Send 4 again").click()
     page.wait_for_url("**/outbox/")
