@@ -299,7 +299,10 @@ def test_garbage_is_a_field_error_and_saves_nothing(client, manager, pump, field
 def test_a_first_fill_needs_no_volume_removed(client, manager, clinic):
     pump = PumpFactory(patient=PatientFactory(clinic=clinic), implant_date=date(2025, 12, 20))
     client.force_login(manager)
-    assert client.get(url(pump)).context["expected_today"] is None
+    page = client.get(url(pump))
+    assert page.context["expected_today"] is None
+    assert page.context["form"]["volume_removed_ml"].help_text.startswith("First fill of this pump: nothing to remove")
+    assert "aria-required" not in residual_input(page.content.decode())
     response = client.post(url(pump), refill_data(volume_removed_ml=None))
     assert response.status_code == 302
     refill = Refill.objects.get(pump=pump)
