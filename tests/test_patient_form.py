@@ -3,11 +3,14 @@
 from datetime import date
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from patients.forms import NO_EMAIL_FOR_REMINDERS, PatientForm
 from patients.models import Patient
 from tests.factories import PatientFactory
+from tests.test_view_patient_create import FROZEN as CREATE_FROZEN
+from tests.test_view_patient_create import form_data as create_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +147,16 @@ def test_manager_must_be_an_admin_or_manager_of_the_clinic(clinic, request, who,
 def test_manager_choices_only_list_this_clinic(clinic, manager, staff, outsider):
     form = PatientForm(clinic=clinic, today=TODAY)
     assert list(form.fields["manager"].queryset) == [manager]
+
+
+def test_add_patient_page_saves_with_the_warning(clinic, manager, client):
+    """The add-patient page (patient, pump and first fill) takes the same rule."""
+    client.force_login(manager)
+    with time_machine.travel(CREATE_FROZEN, tick=False):
+        data = create_form_data(**{"patient-email": "", "patient-reminders_opt_in": "on"})
+        response = client.post(reverse("patient_create"), data, follow=True)
+
+    patient = Patient.objects.get(mrn="MRN-NEW-1")
+    assert patient.reminders_opt_in is True and patient.email == ""
+    page = response.content.decode()
+    assert str(NO_EMAIL_FOR_REMINDERS) in page and 'id="cannot-be-reminded"' in page

@@ -117,3 +117,20 @@ def test_a_file_with_1500_unknown_columns_gets_a_usable_mapping_page(page, clini
     open_preview(page)
     assert page.get_by_role("heading", level=1).inner_text() == "Preview of 3 rows"
     assert page.get_by_role("button", name="Import 3 rows").count() == 1
+
+
+def test_patient_page_says_cannot_be_reminded(page, clinic, admin_user):
+    from tests.factories import PatientFactory, PumpFactory
+
+    patient = PatientFactory(clinic=clinic, mrn="NOMAIL1", email="", reminders_opt_in=True)
+    PumpFactory(patient=patient)
+    page.set_viewport_size(PHONE)
+    login(page, "alice-admin")
+
+    page.goto(f"/patients/{patient.pk}/")
+
+    badge = page.locator("#cannot-be-reminded")
+    assert badge.is_visible() and badge.inner_text() == "Cannot be reminded: no email address"
+    screenshot(page, "patient_cannot_be_reminded-390")
+    box = badge.bounding_box()
+    assert box["x"] + box["width"] <= 390  # the badge wraps within the screen
