@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 
 SIZES = (1_000, 10_000, 100_000)
-STAGES = ("pages", "explain", "load", "report", "import", "sweep")
+STAGES = ("pages", "explain", "load", "report", "import", "browser_import", "sweep")
 RESULTS = ROOT / "bench" / "RESULTS.md"
 STARTED = time.monotonic()
 
@@ -114,6 +114,10 @@ def main() -> None:
         measure.caseload_report(report, log=log)
     if "import" in stages:
         measure.import_file(report, log=log)
+    if "browser_import" in stages:
+        from bench import browser_import
+
+        browser_import.measure(report, log=log)
     if "sweep" in stages:
         measure.sweep(report, log=log)
     report.total_seconds = time.monotonic() - STARTED
