@@ -117,7 +117,9 @@ class PumpColumnsMixin(tables.Table):
 
     def render_pump(self, record):
         # The model by name on pages; the serial under it. Files keep the model's code.
-        return format_html('{} <span class="serial">{}</span>', record.model.name, record.serial_number)
+        return format_html(
+            '<span class="model">{}</span> <span class="serial">{}</span>', record.model.name, record.serial_number
+        )
 
     def value_pump(self, record):
         return f"{record.model.code} {record.serial_number}"
@@ -211,7 +213,7 @@ class StatusColumnMixin(tables.Table):
 
 class DashboardTableMeta:
     template_name = "refills/_table.html"
-    attrs = {"class": "table"}
+    attrs = {"class": "table table-stack"}
     row_attrs = {"class": row_status_class}
     order_by_field = "sort"
     empty_text = _("No pumps match.")
@@ -268,8 +270,16 @@ class OverdueTable(StatusColumnMixin, NextAppointmentMixin, ManagerRiskColumnsMi
     alarm_date = DayColumn(verbose_name=_("Alarm date"))
     empty_date = DayColumn(verbose_name=_("Empty date"))
     book = tables.Column(
-        verbose_name=_("Book"), accessor="pk", orderable=False, empty_values=(), exclude_from_export=True
+        verbose_name=_("Book"),
+        accessor="pk",
+        orderable=False,
+        empty_values=(),
+        exclude_from_export=True,
+        attrs={"td": {"class": "row-action"}},
     )
+    # The worklist is for booking: the pump is in the exports and on the patient page, and its
+    # column would push the list past a 1366 px screen.
+    pump = tables.Column(accessor="serial_number", verbose_name=_("Pump"), visible=False)
 
     def __init__(self, *args, booking_date, **kwargs):
         self.booking_date = booking_date
@@ -305,12 +315,12 @@ class OverdueTable(StatusColumnMixin, NextAppointmentMixin, ManagerRiskColumnsMi
             "phone",
             "status",
             "days_overdue",
+            "book",  # not exported: placed where a 1024 px tablet still shows it
             "refill_due",
             "alarm_date",
             "empty_date",
             "booking",
             "next_appointment",
-            "book",
             "high_risk",
             "manager",
             "pump",

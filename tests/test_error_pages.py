@@ -72,3 +72,9 @@ def test_csrf_failure_page_is_styled(staff):
     html = response.content.decode()
     assert "This form has expired" in html and "Nothing was saved." in html
     assert 'href="/static/css/app.css"' in html
+
+
+def test_403_for_a_manager_points_to_a_clinic_admin(client, manager):
+    client.force_login(manager)
+    html = client.get("/clinic/members/").content.decode()
+    assert "Your role (pump manager) in North Pump Clinic cannot do this. Ask a clinic admin" in html

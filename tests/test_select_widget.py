@@ -48,3 +48,37 @@ def test_same_html_as_djangos_template(data):
     for name in Choices.base_fields:
         assert str(ours[name]) == str(theirs[name]), name
     assert "selected" in str(Choices({"plain": "a"})["plain"])
+
+
+@pytest.mark.django_db
+def test_members_are_chosen_by_full_name_in_every_select(client, clinic, admin_user, manager, staff):
+    """SPEC 8 (issue 12 item 10): the pump manager, assigned member and filters list full
+    names, the username only for a member without one."""
+    from patients.forms import PatientForm
+    from refills.forms import AppointmentForm
+    from refills.views_appointments import AppointmentFilterForm
+    from tests.factories import PatientFactory
+
+    staff.first_name = staff.last_name = ""
+    staff.save()
+    patient = PatientFactory(clinic=clinic)
+    today = clinic.today()
+
+    def labels(field):
+        return {label for value, label in field.choices if value != ""}
+
+    assert labels(PatientForm(clinic=clinic, today=today).fields["manager"]) == {
+        admin_user.get_full_name(),
+        manager.get_full_name(),
+    }
+    assert labels(AppointmentForm(patient=patient, today=today).fields["assigned_to"]) == {
+        admin_user.get_full_name(),
+        manager.get_full_name(),
+        "sam-staff",
+    }
+    assert manager.get_full_name() in labels(AppointmentFilterForm(clinic=clinic).fields["assigned"])
+    client.force_login(manager)
+    html = client.get("/caseload/").content.decode()
+    assert f'<option value="{manager.pk}">{manager.get_full_name()}</option>' in html
+    page = client.get(f"/patients/{patient.pk}/appointments/new/").content.decode()
+    assert f">{manager.get_full_name()}</option>" in page and f">{manager.username}</option>" not in page

@@ -43,14 +43,14 @@ def text(response):
 
 def test_shows_details_schedule_and_program(client, staff, pump):
     html = text(page(client, staff, pump))
-    assert "Ada Lovelace" in html and "MRN-777" in html and "1970-02-03" in html
+    assert "Ada Lovelace" in html and "MRN-777" in html and "Tue 3 Feb 1970" in html  # SPEC 8 date format (issue 12 item 10)
     assert "High risk: SCI at/above T6, previous withdrawal" in html
-    assert "NGP4242" in html and "SynchroMed" in html and "2024-06-01" in html
-    assert "2031-06-01 <em>(estimated)</em>" in html  # implant + 84 months
+    assert "NGP4242" in html and "SynchroMed" in html and "Sat 1 Jun 2024" in html
+    assert "Sun 1 Jun 2031 <em>(estimated)</em>" in html  # implant + 84 months
     # Alarm, empty and refill due of the SPEC example; due soon from 2026-03-11.
-    assert "<dt>Alarm date</dt><dd>2026-04-01</dd>" in html
-    assert "<dt>Empty date</dt><dd>2026-04-11</dd>" in html
-    assert "2026-03-25 (due in 10 days)" in html
+    assert "<dt>Alarm date</dt><dd>Wed 1 Apr 2026</dd>" in html
+    assert "<dt>Empty date</dt><dd>Sat 11 Apr 2026</dd>" in html
+    assert "Wed 25 Mar 2026 (due in 10 days)" in html
     assert '<span class="badge badge-due_soon">Due soon</span>' in html
     assert "2000 mcg/mL" in html and "400 mcg/day" in html and "Simple continuous" in html
     assert '<span class="badge badge-unbooked">Not booked</span>' in html
@@ -63,7 +63,7 @@ def test_booked_late_and_appointment_actions(client, staff, pump):
     AppointmentFactory(patient=pump.patient, pump=pump, local_date=date(2026, 2, 1), status="completed")
     html = text(page(client, staff, pump))
     assert '<span class="badge badge-booked">Booked</span>' in html  # the unmarked past one counts as on time
-    assert "2026-03-10 08:00 (refill)" in html
+    assert "Tue 10 Mar 2026 08:00 (refill)" in html
     assert reverse("appointment_edit", args=[late.pk]) in html
     assert reverse("appointment_cancel", args=[late.pk]) in html
     # Completed and no-show only once the day has come.
@@ -85,15 +85,15 @@ def test_stop_date_once_synchromed_eri_is_reached(client, staff, pump):
     pump.eri_date = date(2026, 1, 15)
     pump.save()
     html = text(page(client, staff, pump))
-    assert "2026-01-15</dd>" in html and "(estimated)" not in html
-    assert "2026-04-15" in html and "Pump stops" in html
+    assert "Thu 15 Jan 2026</dd>" in html and "(estimated)" not in html
+    assert "Wed 15 Apr 2026" in html and "Pump stops" in html
 
 
 def test_program_change_is_the_current_program(client, staff, pump):
     ProgramChangeFactory(pump=pump, performed_on=date(2026, 2, 1), daily_dose_mcg=Decimal(500))
     html = text(page(client, staff, pump))
     assert "<dt>Daily dose</dt><dd>500 mcg/day</dd>" in html
-    assert "<dt>Since</dt><dd>2026-02-01</dd>" in html
+    assert "<dt>Since</dt><dd>Sun 1 Feb 2026</dd>" in html
     assert "Daily dose 500 mcg/day." in html  # the timeline entry
 
 
@@ -106,7 +106,7 @@ def test_timeline_newest_first_with_discrepancy_flag(client, staff, clinic):
     timeline = html.split('id="h-timeline"')[1].split('id="h-audit"')[0]
     assert "discrepancy +3.4 mL" in timeline
     assert "Discrepancy flagged" in timeline and "Awaiting review" in timeline
-    assert timeline.index("2026-01-01") < timeline.index("2025-10-01")
+    assert timeline.index("Thu 1 Jan 2026") < timeline.index("Wed 1 Oct 2025")  # SPEC 8 dates
     assert timeline.index("Refill") < timeline.index("First fill") < timeline.index("Implant")
 
 
@@ -139,7 +139,7 @@ def test_patient_without_pump_offers_an_implant(client, manager, clinic):
     patient = PatientFactory(clinic=clinic)
     PumpFactory(patient=patient, status="explanted", explant_date=date(2026, 1, 5))
     html = text(page(client, manager, patient))
-    assert "No pump is implanted" in html and "2026-01-05" in html
+    assert "No pump is implanted" in html and "Mon 5 Jan 2026" in html
     assert reverse("pump_create", args=[patient.pk]) in html
 
 

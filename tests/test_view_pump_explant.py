@@ -28,7 +28,7 @@ def test_confirm_page_lists_the_bookings_to_cancel(client, manager, pump):
     AppointmentFactory(patient=pump.patient, pump=pump, local_date=date(2026, 3, 20), local_time=time(9, 30))
     client.force_login(manager)
     html = client.get(reverse("pump_explant", args=[pump.pk])).content.decode()
-    assert "Refill on 2026-03-20 at 09:30" in html
+    assert "Refill on Fri 20 Mar 2026 at 09:30" in html  # SPEC 8 date format
     assert 'name="explant_date" value="2026-02-01"' in html
 
 

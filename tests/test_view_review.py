@@ -47,8 +47,9 @@ def test_lists_flagged_refills_with_expected_actual_difference_and_meaning(clien
     response = client.get(URL)
     assert listed(response) == ["UNDER1", "OVER1"]
     html = response.content.decode()
-    assert '<td class="num">14.00</td>' in html and '<td class="num">18.00</td>' in html
-    assert "<strong>+4.00</strong>" in html and "<strong>-3.00</strong>" in html
+    # SPEC 8 (issue 12 item 10): no trailing zeros, the discrepancy always signed.
+    assert '<td class="num">14</td>' in html and '<td class="num">18</td>' in html
+    assert "<strong>+4</strong>" in html and "<strong>-3</strong>" in html
     assert "possible under-delivery" in html and "Withdrawal risk" in html
     assert "possible over-delivery or a pocket fill" in html
 

@@ -33,13 +33,13 @@ def patient(clinic):
 def test_card_shows_pump_drug_dose_alarm_and_emergency_advice(client, staff, patient, clinic):
     client.force_login(staff)
     html = client.get(reverse("wallet_card", args=[patient.pk])).content.decode()
-    assert "<dd>Ada Lovelace</dd>" in html and "<dd>1970-02-03</dd>" in html
+    assert "<dd>Ada Lovelace</dd>" in html and "<dd>Tue 3 Feb 1970</dd>" in html  # SPEC 8 date format
     assert f"<dd>{PumpModel.objects.get(code='synchromed-ii-20').name}</dd>" in html
     assert "<dd>NGP4242</dd>" in html
     assert "Baclofen (intrathecal), 2000 mcg/mL" in html
     assert "<dd>450 mcg/day</dd>" in html  # the dose after the program change
     # 31 days at 0.2 mL/day leave 13.8 mL, then 0.225 mL/day: (13.8 - 2) / 0.225 = 52.4 -> 2026-03-25.
-    assert "<dd>2026-03-25</dd>" in html
+    assert "<dd>Wed 25 Mar 2026</dd>" in html
     assert "North Pump Clinic" in html and "Phone 0100 555 1234" in html
     assert (
         "Sudden return of spasticity, itching, fever, confusion or a pump alarm: call the clinic at once "

@@ -104,10 +104,24 @@ def test_main_pages_have_no_serious_accessibility_violations(page, demo_clinic):
         ("09-refill-form", f"/pumps/{pump.pk}/refill/"),
         ("11-booking-form", f"/patients/{pump.patient_id}/appointments/new/?kind=refill"),
         ("12-wallet-card", f"/patients/{pump.patient_id}/wallet-card/"),
+        ("13-add-patient", "/patients/new/"),
+        ("14-edit-patient", f"/patients/{pump.patient_id}/edit/"),
+        ("15-patient-history", f"/patients/{pump.patient_id}/history/"),
+        ("16-program-change", f"/pumps/{pump.pk}/program/"),
+        ("17-implant-pump", f"/patients/{pump.patient_id}/pumps/new/"),
+        ("18-edit-pump", f"/pumps/{pump.pk}/edit/"),
+        ("19-outbox", "/outbox/"),
+        ("20-calendars", "/clinic/calendar-feeds/"),
+        ("21-two-factor", "/account/two-factor/"),
+        # The error pages (issue 12 item 12): another clinic's or a missing patient, a role too low.
+        ("22-error-404", "/patients/999999/"),
+        ("23-error-403", "/clinic/members/"),
     ]
+    expected_status = {"22-error-404": 404, "23-error-403": 403}
     for name, url in pages:
         response = page.goto(url)
-        assert response.status == 200, f"{name}: {url} answered {response.status}"
+        wanted = expected_status.get(name, 200)
+        assert response.status == wanted, f"{name}: {url} answered {response.status}"
         check_page(page, axe, name, found)
         if name == "02-today":
             # Keyboard: the first Tab reaches the skip link, which leads to the main content.
@@ -128,6 +142,19 @@ def test_main_pages_have_no_serious_accessibility_violations(page, demo_clinic):
             page.locator("#preview").wait_for()
             assert "Will be flagged for review" in page.locator("#preview").inner_text()
             check_page(page, axe, "10-refill-preview", found)
+
+    # The pages only a clinic admin may open.
+    page.context.clear_cookies()
+    login(page, demo.ADMIN, demo.PASSWORD)
+    for name, url in [
+        ("24-members", "/clinic/members/"),
+        ("25-clinic-settings", "/clinic/settings/"),
+        ("26-import", "/import/"),
+        ("27-audit", "/clinic/audit/"),
+    ]:
+        response = page.goto(url)
+        assert response.status == 200, f"{name}: {url} answered {response.status}"
+        check_page(page, axe, name, found)
 
     assert not found, "axe found serious or critical violations:\n" + "\n".join(
         describe(name, violations) for name, violations in found.items()
