@@ -257,7 +257,7 @@ EVIL_SERIAL = "@SN-EVIL"
 def evil(clinic):
     patient = PatientFactory(clinic=clinic, **EVIL)
     pump = PumpFactory(patient=patient, serial_number=EVIL_SERIAL, implant_date=date(2024, 1, 10))
-    RefillFactory(pump=pump, performed_on=date(2026, 2, 1), is_initial_fill=True)
+    RefillFactory(pump=pump, performed_on=date(2025, 10, 1), is_initial_fill=True)  # overdue on 1 Mar
     # Already starting with a quote: quoted once more, so that the import gives it back as it was.
     PumpFactory(patient=PatientFactory(clinic=clinic, mrn="Q1", last_name="'=quoted"), serial_number="SN-Q")
     return patient
@@ -306,3 +306,19 @@ def test_round_trip_through_the_import_restores_the_original_text(evil, client, 
         assert getattr(copy, column) == value
     assert copy.pumps.get().serial_number == EVIL_SERIAL
     assert Patient.objects.get(clinic=empty, mrn="Q1").last_name == "'=quoted"
+
+
+def test_list_exports_use_the_same_rule_and_keep_numbers_as_numbers(evil, client, staff):
+    """The caseload list's XLSX (django-tables2 through refills.spreadsheet_cells): text quoted
+    and written as text, a negative number of days to due still a number."""
+    client.force_login(staff)
+
+    response = client.get(reverse("caseload"), {"_export": "xlsx"})
+
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    header = [cell.value for cell in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[header.index("MRN")].value == "'=1+1")
+    assert row[header.index("MRN")].data_type == "s"
+    assert row[header.index("Patient")].value == "'-Minus, " + EVIL["first_name"]
+    days = row[header.index("Days to due")]
+    assert days.data_type == "n" and days.value < 0

@@ -18,11 +18,13 @@ from auditlog.models import LogEntry
 from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from patients.models import Patient, Pump
 from refills.importer import run_import
 from refills.importer_columns import COLUMNS
 from refills.models import Appointment, Refill
+from refills.spreadsheet_cells import FORMULA_STARTS, spreadsheet_safe, unquote
 from tests.test_command_import_caseload import GOOD_ROWS, NOW
 from tests.test_fuzz_forms import NASTY
 
@@ -272,3 +274,13 @@ def test_import_command_fails_cleanly(imported, tmp_path, content, dry_run):
         if dry_run:
             assert db_state() == before
         assert "created" in out.getvalue()
+
+
+@given(st.text(alphabet=st.sampled_from(["'", "=", "+", "-", "@", "\t", "\r", "a", "1", " ", "\x07"]), max_size=8))
+@settings(max_examples=400, deadline=None)
+def test_a_neutralised_cell_never_starts_a_formula_and_reads_back_as_written(text):
+    """Issue 13, defect 1: refills.spreadsheet_cells, export side and import side."""
+    exported = spreadsheet_safe(text)
+    assert not exported.startswith(FORMULA_STARTS)
+    assert unquote(exported) == ILLEGAL_CHARACTERS_RE.sub("", text)
+    assert spreadsheet_safe(-4.25) == -4.25  # numbers are not text
