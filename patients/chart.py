@@ -16,7 +16,14 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
+from clinic.display import day as _day
 from refills.schedule import FillCycle, exact
+
+
+def _day_month(value: date) -> str:
+    """An axis tick: "1 Mar" (the year is in the chart's summary and tooltips)."""
+    return f"{value.day} {MONTHS[value.month - 1]}"
+
 
 WIDTH = 800
 LEFT, RIGHT, TOP = 56, 24, 30
@@ -119,8 +126,7 @@ def date_ticks(start: date, end: date) -> list[tuple[date, str]]:
             for i, d in enumerate(chosen)
         ]
     return [
-        (start + timedelta(days=n), f"{start + timedelta(days=n):%Y-%m-%d}")
-        for n in range(0, (end - start).days + 1, 7)
+        (start + timedelta(days=n), _day_month(start + timedelta(days=n))) for n in range(0, (end - start).days + 1, 7)
     ]
 
 
@@ -172,15 +178,15 @@ def reservoir_chart(
     bottom, right = TOP + PLOT_HEIGHT, WIDTH - RIGHT
     cid = escape(chart_id)
 
-    summary = [f"Projected reservoir volume from {start:%Y-%m-%d} to {end:%Y-%m-%d}."]
+    summary = [f"Projected reservoir volume from {_day(start)} to {_day(end)}."]
     summary.append(f"Low-reservoir alarm at {_ml(exact(alarm_volume_ml))}.")
     if alarm_date:
-        summary.append(f"Alarm date {alarm_date:%Y-%m-%d}.")
+        summary.append(f"Alarm date {_day(alarm_date)}.")
     if refill_due:
-        summary.append(f"Refill due {refill_due:%Y-%m-%d}.")
-    summary.append(f"Today {today:%Y-%m-%d}.")
+        summary.append(f"Refill due {_day(refill_due)}.")
+    summary.append(f"Today {_day(today)}.")
     summary.append(
-        "Fills: " + ", ".join(f"{f.cycle.refilled_on:%Y-%m-%d} ({_ml(f.cycle.volume_ml)})" for f in fills) + "."
+        "Fills: " + ", ".join(f"{_day(f.cycle.refilled_on)} ({_ml(f.cycle.volume_ml)})" for f in fills) + "."
     )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" id="{cid}" class="reservoir-chart" viewBox="0 0 {WIDTH} {HEIGHT}" '
@@ -212,16 +218,12 @@ def reservoir_chart(
         if frame.contains(day):
             x = frame.x(day)
             parts.append(
-                _line(
-                    x, TOP, x, bottom, COLOURS["change"], "change-marker", "2 3", 1.5, f"Program change {day:%Y-%m-%d}"
-                )
+                _line(x, TOP, x, bottom, COLOURS["change"], "change-marker", "2 3", 1.5, f"Program change {_day(day)}")
             )
     for fill in fills:
         x = frame.x(fill.cycle.refilled_on)
         parts.append(
-            _line(
-                x, TOP, x, bottom, COLOURS["fill"], "fill-marker", "4 3", 1, f"Fill {fill.cycle.refilled_on:%Y-%m-%d}"
-            )
+            _line(x, TOP, x, bottom, COLOURS["fill"], "fill-marker", "4 3", 1, f"Fill {_day(fill.cycle.refilled_on)}")
         )
 
     # The projected volume, one piece per fill (each ends at the next fill).
@@ -240,12 +242,12 @@ def reservoir_chart(
     # Today and refill due, labelled at the top (refill due one line lower so they never overlap).
     if frame.contains(refill_due):
         x = frame.x(refill_due)
-        label = f"Refill due {refill_due:%Y-%m-%d}"
+        label = f"Refill due {_day(refill_due)}"
         parts.append(_line(x, TOP, x, bottom, COLOURS["due"], "refill-due-marker", "8 4", 2, label))
         parts.append(_marker_label(x, TOP - 4, label, COLOURS["due"]))
     if frame.contains(today):
         x = frame.x(today)
-        label = f"Today {today:%Y-%m-%d}"
+        label = f"Today {_day(today)}"
         parts.append(_line(x, TOP, x, bottom, COLOURS["today"], "today-marker", width=2, title=label))
         parts.append(_marker_label(x, TOP - 16, label, COLOURS["today"]))
 
@@ -255,13 +257,13 @@ def reservoir_chart(
         x = frame.x(cycle.refilled_on)
         parts.append(
             f'<circle class="fill-point" cx="{_fmt(x)}" cy="{_fmt(frame.y(cycle.volume_ml))}" r="4.5" '
-            f'fill="{COLOURS["volume"]}"><title>{escape(f"Fill {cycle.refilled_on:%Y-%m-%d}: {_ml(cycle.volume_ml)} after refill")}</title></circle>'
+            f'fill="{COLOURS["volume"]}"><title>{escape(f"Fill {_day(cycle.refilled_on)}: {_ml(cycle.volume_ml)} after refill")}</title></circle>'
         )
         if fill.actual_residual_ml is not None:
             residual = exact(fill.actual_residual_ml)
             parts.append(
                 f'<circle class="residual-point" cx="{_fmt(x)}" cy="{_fmt(frame.y(residual))}" r="4" fill="#fff" '
-                f'stroke="{COLOURS["residual"]}" stroke-width="2"><title>{escape(f"Residual found {cycle.refilled_on:%Y-%m-%d}: {_ml(residual)}")}</title></circle>'
+                f'stroke="{COLOURS["residual"]}" stroke-width="2"><title>{escape(f"Residual found {_day(cycle.refilled_on)}: {_ml(residual)}")}</title></circle>'
             )
 
     parts.append(_legend())

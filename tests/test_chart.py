@@ -58,7 +58,7 @@ def test_today_and_refill_due_markers_sit_on_their_dates():
     (due,) = elements(svg, "refill-due-marker")
     assert today.get("x1") == f"{frame.x(date(2026, 3, 1)):.1f}" == "476.6"
     assert due.get("x1") == f"{frame.x(date(2026, 3, 25)):.1f}"
-    assert "Today 2026-03-01" in str(svg) and "Refill due 2026-03-25" in str(svg)
+    assert "Today Sun 1 Mar 2026" in str(svg) and "Refill due Wed 25 Mar 2026" in str(svg)
 
 
 def test_points_for_fills_and_residuals():
@@ -101,7 +101,7 @@ def test_projection_ends_at_the_next_fill():
 def test_program_change_marker():
     svg = spec_example(change_dates=[date(2026, 2, 1), date(2020, 1, 1)])
     (marker,) = elements(svg, "change-marker")  # the one outside the window is left out
-    assert marker.find(f"{SVG}title").text == "Program change 2026-02-01"
+    assert marker.find(f"{SVG}title").text == "Program change Sun 1 Feb 2026"
 
 
 def test_accessible_title_description_and_legend():
@@ -111,7 +111,7 @@ def test_accessible_title_description_and_legend():
     assert root.get("aria-label") == "Projected reservoir volume"
     assert root.find(f"{SVG}title").text == "Projected reservoir volume"
     desc = root.find(f"{SVG}desc").text
-    assert "Alarm date 2026-04-01." in desc and "Refill due 2026-03-25." in desc
+    assert "Alarm date Wed 1 Apr 2026." in desc and "Refill due Wed 25 Mar 2026." in desc
     legend = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "legend-label"]
     assert legend == [
         "Projected volume",
@@ -147,10 +147,11 @@ def test_pump_chart_shows_the_last_three_fills_and_changes(clinic):
     svg = pump_chart(pump, date(2025, 11, 15))
     fills = [p.find(f"{SVG}title").text for p in elements(svg, "fill-point")]
     assert fills == [
-        "Fill 2025-04-01: 20 mL after refill",
-        "Fill 2025-07-01: 20 mL after refill",
-        "Fill 2025-10-01: 20 mL after refill",
+        "Fill Tue 1 Apr 2025: 20 mL after refill",
+        "Fill Tue 1 Jul 2025: 20 mL after refill",
+        "Fill Wed 1 Oct 2025: 20 mL after refill",
     ]
     assert len(elements(svg, "residual-point")) == 3
     assert len(elements(svg, "change-marker")) == 1
-    assert f"Refill due {pump.refill_due:%Y-%m-%d}" in svg
+    due = pump.refill_due
+    assert f"Refill due {due:%a} {due.day} {due:%b %Y}" in svg  # SPEC 8 dates

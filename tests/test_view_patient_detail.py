@@ -113,7 +113,7 @@ def test_timeline_newest_first_with_discrepancy_flag(client, staff, clinic):
 def test_chart_and_audit(client, staff, pump):
     html = text(page(client, staff, pump))
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in html and 'class="alarm-line"' in html
-    assert "Refill due 2026-03-25" in html
+    assert "Refill due Wed 25 Mar 2026" in html
     audit = html.split('id="h-audit"')[1]
     assert "Patient: Lovelace, Ada (MRN-777)</td>" in audit  # the patient's creation is in the trail
     assert "Pump: SynchroMed II 20 mL, serial NGP4242</td>" in audit  # model by name, no code (issue 12 item 9)
