@@ -206,11 +206,18 @@ class BoundedPaginator(Paginator):
         super().__init__(object_list, min(max(int(per_page), 1), MAX_PER_PAGE), *args, **kwargs)
 
 
+# The largest LIMIT a count may carry: ?page=200000000000000000 asked for a LIMIT beyond
+# PostgreSQL's bigint (a 500, "bigint out of range") and SQLite's integer. No caseload comes
+# near it, so a larger cap counts the same rows and the paginator says "no such page".
+MAX_COUNT_CAP = 2**31 - 1
+
+
 def capped_counts(querysets, cap: int) -> tuple[int, ...]:
     """How many rows each queryset has, counting no further than ``cap``, in one query.
 
     Each count reads at most ``cap`` index entries, whatever the size of the caseload.
     """
+    cap = min(cap, MAX_COUNT_CAP)
     parts, params = [], []
     for n, queryset in enumerate(querysets):
         try:
