@@ -160,7 +160,11 @@ class CalendarFeedView(View):
         feed = CalendarFeed.live_for_token(token)
         if feed is None or not feed.user.is_active:
             raise Http404("No such feed.")
-        if not Membership.objects.filter(user=feed.user, clinic=feed.clinic).exists():
+        membership = Membership.objects.filter(user=feed.user, clinic=feed.clinic).only("created_at").first()
+        # A feed made before the current membership began belongs to an earlier one: removing
+        # a member revokes their feeds, and this also covers a membership deleted elsewhere
+        # (the admin), so re-adding the person never revives an old URL.
+        if membership is None or feed.created_at < membership.created_at:
             raise Http404("No such feed.")
         today = feed.clinic.today()
         appointments = list(feed_appointments(feed, today))
@@ -171,7 +175,8 @@ class CalendarFeedView(View):
         calendar = feed_calendar(feed, appointments, link=link)
         # Conditional update: of concurrent first fetches of the day, one logs.
         if CalendarFeed.objects.filter(pk=feed.pk).exclude(last_fetched_on=today).update(last_fetched_on=today):
-            log_export(feed.clinic, feed.user, what=f"calendar feed ({feed.scope})", fmt="ics", rows=len(appointments))
+            what = f"calendar feed ({feed.get_scope_display().lower()})"  # words, not the scope's code
+            log_export(feed.clinic, feed.user, what=what, fmt="ics", rows=len(appointments))
         return ics_response(calendar, f"{feed.clinic.slug}-{feed.scope}.ics", attachment=False)
 
 

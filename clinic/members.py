@@ -11,7 +11,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from clinic.models import Membership
+from clinic.models import CalendarFeed, Membership
 
 
 def set_password_path(user) -> str:
@@ -69,7 +69,16 @@ def change_role(membership: Membership, role: str, digest_opt_in: bool | None = 
 
 
 @transaction.atomic
-def remove(membership: Membership) -> None:
+def remove(membership: Membership) -> int:
+    """Remove a member and revoke their calendar feed URLs; returns how many were revoked.
+
+    A feed only answered while its owner was a member, so re-adding the same person revived
+    the old URL (issue 13, defect 5). Now it is revoked for good, one audited save per feed.
+    """
     if membership.role == Membership.Role.ADMIN and not _other_admins(membership):
         raise ValidationError(_("The last admin of a clinic cannot be removed."))
+    revoked = sum(
+        CalendarFeed.revoke_live(membership.clinic, membership.user, scope) for scope in CalendarFeed.Scope.values
+    )
     membership.delete()
+    return revoked

@@ -233,7 +233,7 @@ def test_first_fetch_per_day_is_recorded(client, staff, appointments):
     entries = LogEntry.objects.filter(action=LogEntry.Action.ACCESS)
     assert entries.count() == 1
     assert entries.get().actor == staff
-    assert entries.get().changes_dict["export"] == ["calendar feed (mine)", "ics, 4 rows"]
+    assert entries.get().changes_dict["export"] == ["calendar feed (my appointments)", "ics, 4 rows"]
 
     with time_machine.travel("2026-03-02 08:00:00+00:00", tick=False):
         client.get(path)
@@ -285,3 +285,14 @@ def test_feed_in_another_zone_uses_that_zone(client, other_clinic, outsider):
 
     assert event["DTSTART"].params["TZID"] == "America/New_York"
     assert event.decoded("DTSTART").astimezone(ZoneInfo("UTC")).hour == 13  # EDT from 8 March
+
+
+def test_a_feed_from_an_earlier_membership_stays_dead(client, staff, clinic, appointments):
+    """A membership deleted outside the members page (the admin) revokes nothing, so the feed
+    view refuses a feed made before the current membership began (issue 13, defect 5)."""
+    path = create_feed(client, staff, scope="clinic")
+    Membership.objects.filter(user=staff, clinic=clinic).delete()
+    with time_machine.travel("2026-03-02 10:00:00+00:00", tick=False):
+        Membership.objects.create(user=staff, clinic=clinic, role="staff")
+        assert client.get(path).status_code == 404
+        assert client.get(create_feed(client, staff, scope="clinic")).status_code == 200

@@ -100,3 +100,46 @@ def test_member_of_another_clinic_cannot_be_touched(client, admin_user, outsider
     client.force_login(admin_user)
     assert client.post(reverse("membership_remove", kwargs={"pk": theirs.pk})).status_code == 404
     assert Membership.objects.filter(pk=theirs.pk).exists()
+
+
+def test_removing_a_member_revokes_their_feeds_for_good(client, admin_user, clinic, staff):
+    """Re-adding a removed member revived their old feed URL (issue 13, defect 5)."""
+    from auditlog.models import LogEntry
+
+    from clinic.models import CalendarFeed
+
+    mine, mine_token = CalendarFeed.issue(clinic, staff, CalendarFeed.Scope.MINE)
+    whole, whole_token = CalendarFeed.issue(clinic, staff, CalendarFeed.Scope.CLINIC)
+    others, others_token = CalendarFeed.issue(clinic, admin_user, CalendarFeed.Scope.CLINIC)
+    membership = Membership.objects.get(user=staff, clinic=clinic)
+    client.force_login(admin_user)
+    client.post(reverse("membership_remove", kwargs={"pk": membership.pk}))
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+    for feed in (mine, whole):
+        feed.refresh_from_db()
+        assert feed.revoked_at is not None
+    others.refresh_from_db()
+    assert others.revoked_at is None, "only the removed member's feeds"
+    # Audited like any other revocation, with the admin who removed the member as the actor.
+    revocations = LogEntry.objects.get_for_model(CalendarFeed).filter(action=LogEntry.Action.UPDATE)
+    assert {(e.object_id, e.actor_id) for e in revocations} == {(mine.pk, admin_user.pk), (whole.pk, admin_user.pk)}
+    assert all("revoked_at" in e.changes_dict and e.additional_data["clinic_id"] == clinic.pk for e in revocations)
+
+    # Re-added: the old URLs stay dead.
+    response = invite(client, email=staff.email, role="staff")
+    assert response.status_code == 302, response.context["form"].errors if response.context else response
+    assert Membership.objects.filter(user=staff, clinic=clinic).exists()
+    client.logout()
+    for token in (mine_token, whole_token):
+        assert client.get(reverse("calendar_feed", args=[token])).status_code == 404
+    assert client.get(reverse("calendar_feed", args=[others_token])).status_code == 200
+
+
+def test_removing_the_last_admin_revokes_nothing(client, admin_user, clinic):
+    from clinic.models import CalendarFeed
+
+    feed, _token = CalendarFeed.issue(clinic, admin_user, CalendarFeed.Scope.CLINIC)
+    client.force_login(admin_user)
+    client.post(reverse("membership_remove", kwargs={"pk": Membership.objects.get(user=admin_user).pk}))
+    feed.refresh_from_db()
+    assert feed.revoked_at is None
