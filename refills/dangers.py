@@ -24,6 +24,7 @@ from django.utils.translation import ngettext
 
 from clinic.access import scoped
 from patients.models import Pump
+from patients.querysets import booking_expression, status_expression, status_rank_expression
 from refills import schedule
 from refills.models import Refill
 
@@ -163,32 +164,63 @@ def signed_ml(value: Decimal) -> str:
     return f"+{text}" if value > 0 else text
 
 
-def danger_pumps(clinic, today: date, counts: dict, manager=None):
-    """The most dangerous pumps, at most DANGER_LIMIT, in one query.
+PUMP_FIELDS = (
+    "patient_id",
+    "empty_date",
+    "alarm_date",
+    "refill_due",
+    "first_refill_booking",
+    *(f"patient__{name}" for name in ("mrn", "first_name", "last_name", "phone", "high_risk")),
+)
 
-    ``counts`` are Today's (for ``manager``'s patients when given): when the empty pumps
-    alone fill the list only they are read (index on empty_date), else the empty and
-    alarming (alarm_date), else the urgent ones (refill_due); only a caseload with fewer
-    urgent pumps than the list's length reads the pumps booked late as well.
+
+def danger_order(pump, today: date) -> tuple:
+    """Most dangerous first: by kind, then the longest empty, the soonest to run empty, the
+    longest overdue (or the earliest due), high risk first among equals, then MRN."""
+    kind = pump_kind(pump)
+    within = pump.empty_date if kind in (EMPTY, ALARMING) else pump.refill_due
+    return (KINDS.index(kind), within, not pump.patient.high_risk, pump.patient.mrn)
+
+
+def danger_pumps(clinic, today: date, counts: dict, manager=None):
+    """The most dangerous pumps, at most DANGER_LIMIT, in one query that reads about as many rows.
+
+    ``counts`` are Today's (for ``manager``'s patients when given) and say which step is
+    enough. When the empty pumps alone fill the list, the empty_date index gives the longest
+    empty first; when the empty and alarming ones do, the same order puts every empty pump
+    (empty_date <= today) before every alarming one (empty_date > today). When the overdue
+    pumps are needed too, the few empty and alarming ones and the overdue ones are sorted.
+    Only when fewer urgent pumps than the list's length exist are the pumps booked late read:
+    by refill due, every urgent pump (refill due <= today, alarm date first on a tie) comes
+    before every pump booked late (refill due >= today, alarm date > today). The rows are
+    then put in danger_order (the same order, with the patient's tie-breaks).
     """
     prefix = "my_" if manager is not None else ""
     empty, alarming, overdue = (counts.get(prefix + key, 0) for key in ("empty", "alarming", "overdue"))
-    where = urgent_q(today) | booked_late_only_q(today)
-    for found, q in (
-        (empty, Q(empty_date__lte=today)),
-        (empty + alarming, Q(alarm_date__lte=today)),
-        (empty + alarming + overdue, urgent_q(today)),
+    by_status = (
+        "status_rank",
+        Case(When(alarm_date__lte=today, then=F("empty_date")), default=F("refill_due")).asc(),
+        "pk",
+    )
+    where, order = urgent_q(today) | booked_late_only_q(today), ("refill_due", "alarm_date", "pk")
+    for found, q, step_order in (
+        (empty, Q(empty_date__lte=today), ("empty_date", "pk")),
+        (empty + alarming, Q(alarm_date__lte=today), ("empty_date", "pk")),
+        (empty + alarming + overdue, urgent_q(today), by_status),
     ):
         if found >= DANGER_LIMIT:
-            where = q
+            where, order = q, step_order
             break
     pumps = scoped(Pump.objects.active(), clinic).filter(where)
     if manager is not None:
         pumps = pumps.filter(patient__manager=manager)
-    # Within a status: the longest empty, the soonest to run empty, the longest overdue.
-    within = Case(When(alarm_date__lte=today, then=F("empty_date")), default=F("refill_due"))
-    order = ("status_rank", within.asc(), "-patient__high_risk", "patient__mrn")
-    return list(pumps.with_status(today).select_related("patient").order_by(*order)[:DANGER_LIMIT])
+    # Only what the list shows: the status and booking expressions, no next-appointment subqueries.
+    pumps = pumps.annotate(status_now=status_expression(today), booking=booking_expression())
+    if order is by_status:
+        pumps = pumps.annotate(status_rank=status_rank_expression(today))
+    pumps = pumps.select_related("patient").only(*PUMP_FIELDS)
+    rows = list(pumps.order_by(*order)[:DANGER_LIMIT])
+    return sorted(rows, key=lambda pump: danger_order(pump, today))
 
 
 def under_deliveries(clinic, manager=None):
@@ -196,7 +228,9 @@ def under_deliveries(clinic, manager=None):
     refills = scoped(Refill.objects.filter(under_delivery_q()), clinic)
     if manager is not None:
         refills = refills.filter(pump__patient__manager=manager)
-    return list(refills.select_related("pump__patient").order_by("performed_on", "pk")[:DANGER_LIMIT])
+    fields = ("performed_on", "residual_discrepancy_ml", "pump__patient_id", *(f"pump__{f}" for f in PUMP_FIELDS))
+    refills = refills.select_related("pump__patient").only(*fields)
+    return list(refills.order_by("performed_on", "pk")[:DANGER_LIMIT])
 
 
 def danger_items(clinic, today: date, counts: dict, *, may_record: bool, booking_day: date, manager=None):

@@ -8,6 +8,7 @@ import time_machine
 from django.template import Context, Template
 from django.urls import reverse
 
+from patients.models import Pump
 from refills import schedule
 from refills.templatetags.dashboard import CountCard, url_if_exists
 from tests.dashboard_data import FROZEN, TODAY, book_refill, flagged_refill, pump_with_status
@@ -338,3 +339,36 @@ def test_add_patient_is_one_click_from_today_for_managers(client, manager, staff
     assert '<a class="btn" href="/patients/new/">Add patient</a>' in html
     client.force_login(staff)
     assert "/patients/new/" not in client.get(URL).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("made", "shown"),
+    [
+        # The empty and alarming pumps fill the list: the longest empty, then the soonest to run empty.
+        ({"empty": 20, "alarming": 10}, {"empty": 20, "alarming": 5}),
+        # The overdue pumps are needed too: all empty and alarming ones, then the longest overdue.
+        ({"empty": 8, "alarming": 8, "overdue": 12}, {"empty": 8, "alarming": 8, "overdue": 9}),
+    ],
+)
+def test_the_list_is_in_danger_order_whichever_pumps_fill_it(client, staff, clinic, made, shown):
+    ago = {"empty": lambda n: 101 + n, "alarming": lambda n: 90 + n % 10, "overdue": lambda n: 84 + n % 6}
+    for status, count in made.items():
+        for n in range(count):
+            pump_with_status(clinic, status, refill_ago=ago[status](n))
+    client.force_login(staff)
+    items = client.get(URL).context["danger_items"]
+    assert {kind: sum(1 for item in items if item.kind == kind) for kind in shown} == shown
+    kinds = [item.kind for item in items]
+    assert kinds == sorted(kinds, key=["empty", "alarming", "overdue"].index)
+    empties = [item.pump.empty_date for item in items if item.kind == "empty"]
+    alarming = [item.pump.empty_date for item in items if item.kind == "alarming"]
+    overdue = [item.pump.refill_due for item in items if item.kind == "overdue"]
+    assert empties == sorted(empties) and alarming == sorted(alarming) and overdue == sorted(overdue)
+    # Those shown of a kind cut short are its most urgent (the list is not just any 25).
+    alarming_all = sorted(
+        p.empty_date for p in Pump.objects.filter(clinic=clinic, alarm_date__lte=TODAY, empty_date__gt=TODAY)
+    )
+    overdue_all = sorted(
+        p.refill_due for p in Pump.objects.filter(clinic=clinic, refill_due__lt=TODAY, alarm_date__gt=TODAY)
+    )
+    assert alarming == alarming_all[: len(alarming)] and overdue == overdue_all[: len(overdue)]
