@@ -45,6 +45,23 @@ NO_EMAIL_FOR_REMINDERS = _(
 )
 
 
+def assignable_managers(clinic):
+    """The clinic's admins and pump managers, as an unevaluated queryset built once per clinic
+    object (each form's field takes its own copy): building it cost more than the rest of a
+    patient form, and the import makes one form per row (issue 13)."""
+    from django.contrib.auth import get_user_model
+
+    queryset = getattr(clinic, "_assignable_managers", None)
+    if queryset is None:
+        queryset = (
+            get_user_model()
+            .objects.filter(memberships__clinic=clinic, memberships__role__in=["admin", "manager"])
+            .order_by("last_name", "username")
+        )
+        clinic._assignable_managers = queryset
+    return queryset
+
+
 class PatientForm(ClinicScopedForm):
     """``warnings`` (field -> message), after validation: what is accepted but needs attention."""
 
@@ -77,14 +94,8 @@ class PatientForm(ClinicScopedForm):
         self.known_mrns = known_mrns
         self.warnings: dict = {}
         super().__init__(*args, **kwargs)
-        from django.contrib.auth import get_user_model
-
         # Only this clinic's admins and pump managers can be assigned.
-        self.fields["manager"].queryset = (
-            get_user_model()
-            .objects.filter(memberships__clinic=self.clinic, memberships__role__in=["admin", "manager"])
-            .order_by("last_name", "username")
-        )
+        self.fields["manager"].queryset = assignable_managers(self.clinic)
 
     def clean_mrn(self):
         mrn = self.cleaned_data["mrn"].strip()

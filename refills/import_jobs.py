@@ -21,10 +21,13 @@ Logs hold job ids and counts only.
 
 import contextlib
 import functools
+import json
 import logging
+import os
 import time
 import traceback
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from celery import shared_task
 from django.conf import settings
@@ -117,10 +120,15 @@ def preview_for(pending: PendingImport, user) -> ImportJob:
 
 class ProgressWriter:
     """``progress(rows_checked, rows_total)`` for run_import: writes them and the heartbeat
-    on a connection of its own, in autocommit, at most every ``PROGRESS_SECONDS``.
+    at most every ``PROGRESS_SECONDS``, where the page can read them while the import's
+    transaction is open:
 
-    A failed write (for example SQLite's single writer busy with the import's own
-    inserts) is skipped: progress is for the page, never a reason to stop the import.
+    - PostgreSQL: on the job's row, over a connection of its own, in autocommit;
+    - SQLite (`make run`): in a small file beside the database (``progress_path``). SQLite
+      has one writer: a write by another connection while the import reads would make the
+      import's own first write fail (its snapshot is stale), so nothing else writes.
+
+    A failed write is skipped: progress is for the page, never a reason to stop the import.
     """
 
     def __init__(self, job_id: int, every: float = PROGRESS_SECONDS):
@@ -128,6 +136,7 @@ class ProgressWriter:
         self.last = 0.0
         self.writes = self.skipped = 0
         self.connection = None
+        self.to_file = connection.vendor == "sqlite"
 
     def __call__(self, checked: int, total: int) -> None:
         now = time.monotonic()
@@ -140,25 +149,26 @@ class ProgressWriter:
         if self.connection is None:
             self.connection = connections.create_connection(DEFAULT_DB_ALIAS)  # not the import's connection
             self.connection.ensure_connection()
-            with self.connection.cursor() as cursor:
-                if self.connection.vendor == "sqlite":
-                    cursor.execute("PRAGMA busy_timeout = 200")  # milliseconds; then skip this write
-                elif self.connection.vendor == "postgresql":
+            if self.connection.vendor == "postgresql":
+                with self.connection.cursor() as cursor:
                     cursor.execute("SET statement_timeout = 2000")
         return self.connection
 
     def write(self, checked: int, total: int) -> None:
         try:
-            db = self._connect()
-            table = db.ops.quote_name(ImportJob._meta.db_table)
-            with db.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {table} SET rows_checked = %s, rows_total = %s, heartbeat_at = %s "  # noqa: S608 (our table name)
-                    "WHERE id = %s AND status = %s",
-                    [checked, total, db.ops.adapt_datetimefield_value(timezone.now()), self.job_id, Status.RUNNING],
-                )
+            if self.to_file:
+                write_progress_file(self.job_id, checked, total)
+            else:
+                db = self._connect()
+                table = db.ops.quote_name(ImportJob._meta.db_table)
+                with db.cursor() as cursor:
+                    cursor.execute(
+                        f"UPDATE {table} SET rows_checked = %s, rows_total = %s, heartbeat_at = %s "  # noqa: S608 (our table name)
+                        "WHERE id = %s AND status = %s",
+                        [checked, total, db.ops.adapt_datetimefield_value(timezone.now()), self.job_id, Status.RUNNING],
+                    )
             self.writes += 1
-        except DatabaseError:
+        except (DatabaseError, OSError):
             self.skipped += 1
             logger.debug("import job %s: progress not written this time", self.job_id, exc_info=True)
             self.close()  # a fresh connection next time
@@ -168,6 +178,40 @@ class ProgressWriter:
             with contextlib.suppress(DatabaseError):
                 self.connection.close()
             self.connection = None
+
+
+def progress_path(job_id: int) -> Path:
+    return Path(settings.VAR_DIR) / "import-progress" / f"{job_id}.json"
+
+
+def write_progress_file(job_id: int, checked: int, total: int) -> None:
+    path = progress_path(job_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps({"rows_checked": checked, "rows_total": total, "heartbeat": time.time()}))
+    os.replace(partial, path)  # the reader sees the old or the new figures, never half
+
+
+def read_progress_file(job_id: int) -> dict | None:
+    try:
+        return json.loads(progress_path(job_id).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def with_progress(job: ImportJob) -> ImportJob:
+    """The job with the figures its worker wrote in a progress file (SQLite), if any."""
+    if job.status == Status.RUNNING:
+        figures = read_progress_file(job.pk)
+        if figures is not None:
+            job.rows_checked, job.rows_total = figures["rows_checked"], figures["rows_total"]
+            job.heartbeat_at = datetime.fromtimestamp(figures["heartbeat"], tz=UTC)
+    return job
+
+
+def remove_progress_file(job_id: int) -> None:
+    with contextlib.suppress(OSError):
+        progress_path(job_id).unlink()
 
 
 def claim(job_id: int) -> ImportJob | None:
@@ -246,6 +290,7 @@ def run_job(job_id: int) -> str:
         return Status.FAILED
     finally:
         progress.close()
+        remove_progress_file(job_id)
     logger.info(
         "import job %s (%s) done: %d rows in %.1f s, %s; progress written %d times, skipped %d",
         job_id,
@@ -308,10 +353,15 @@ def fail_stale(now=None, jobs=None) -> int:
     ones no worker started for QUEUED_SECONDS; returns how many."""
     now = now or timezone.now()
     jobs = ImportJob.objects.all() if jobs is None else jobs
-    stale = timedelta(seconds=settings.IMPORT_JOB_STALE_SECONDS)
-    stopped = jobs.filter(status=Status.RUNNING, heartbeat_at__lt=now - stale).update(
-        status=Status.FAILED, failure=str(STOPPED), finished_at=now
-    )
+    cutoff = now - timedelta(seconds=settings.IMPORT_JOB_STALE_SECONDS)
+    candidates = jobs.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff)
+    # A worker writing its progress to a file (SQLite) beats there, not on the row.
+    alive, dead = [], []
+    for job in candidates.only("pk", "status", "heartbeat_at"):
+        (alive if with_progress(job).heartbeat_at >= cutoff else dead).append(job.pk)
+    stopped = candidates.exclude(pk__in=alive).update(status=Status.FAILED, failure=str(STOPPED), finished_at=now)
+    for job_id in dead:
+        remove_progress_file(job_id)
     never = jobs.filter(status=Status.QUEUED, created_at__lt=now - timedelta(seconds=QUEUED_SECONDS)).update(
         status=Status.FAILED, failure=str(NOT_STARTED), finished_at=now
     )

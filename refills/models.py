@@ -252,5 +252,5 @@ def _appointment_deleted(sender, instance, **kwargs):
     refresh_first_refill_booking({instance.pump_id})
 
 
-from refills.outbox import Reminder, SweepRun  # noqa: E402,F401
 from refills.models_import_jobs import ImportJob  # noqa: E402,F401
+from refills.outbox import Reminder, SweepRun  # noqa: E402,F401

@@ -71,10 +71,11 @@ class ImportJobMixin(ClinicAccessMixin):
     role = Role.ADMIN
 
     def load_objects(self):
-        self.job = self.get_scoped(ImportJob, pk=self.kwargs["pk"])
+        self.job = import_jobs.with_progress(self.get_scoped(ImportJob, pk=self.kwargs["pk"]))
         # A worker that died is reported here too, not only by the periodic check.
         if not self.job.finished and import_jobs.fail_stale(jobs=ImportJob.objects.filter(pk=self.job.pk)):
             self.job.refresh_from_db()
+            import_jobs.with_progress(self.job)
 
 
 def status_payload(job: ImportJob) -> dict:

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from auditlog.models import LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connections
+from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -136,7 +136,7 @@ def test_a_job_whose_upload_is_gone_fails_with_a_reason(clinic, admin_user, djan
 def test_stale_running_and_never_started_jobs_are_reported_failed(clinic, admin_user):
     pending = stage(clinic, admin_user, caseload_rows(1))
     now = timezone.now()
-    make = dict(clinic=clinic, created_by=admin_user, kind=ImportJob.Kind.IMPORT, pending=pending)
+    make = {"clinic": clinic, "created_by": admin_user, "kind": ImportJob.Kind.IMPORT, "pending": pending}
     dead = ImportJob.objects.create(status=Status.RUNNING, heartbeat_at=now - timedelta(minutes=6), **make)
     alive = ImportJob.objects.create(status=Status.RUNNING, heartbeat_at=now - timedelta(seconds=20), **make)
     forgotten = ImportJob.objects.create(status=Status.QUEUED, created_at=now - timedelta(hours=1), **make)
@@ -189,9 +189,10 @@ def test_broker_down_reports_the_job_failed_at_once(clinic, admin_user, monkeypa
     assert job.status == Status.FAILED and "No worker started this job" in job.failure
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite: progress goes to a file (next test)")
 @pytest.mark.django_db(transaction=True)
 def test_progress_is_visible_to_another_connection_while_the_import_runs(clinic, admin_user, monkeypatch):
-    """The page reads the job on its own connection while the import's transaction is open."""
+    """PostgreSQL: the page reads the job on its own connection while the import's transaction is open."""
     pending = stage(clinic, admin_user, caseload_rows(40))
     job = ImportJob.objects.create(
         clinic=clinic, created_by=admin_user, kind="import", pending=pending, pending_key=pending.key
@@ -224,6 +225,45 @@ def test_progress_is_visible_to_another_connection_while_the_import_runs(clinic,
     assert Patient.objects.count() == 40
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL: progress goes on the job's row")
+def test_on_sqlite_progress_goes_to_a_file_the_page_reads(clinic, admin_user, client, monkeypatch, settings, tmp_path):
+    """SQLite has one writer: another connection writing while the import reads would make the
+    import's first write fail, so the worker's progress goes to a file beside the database."""
+    settings.VAR_DIR = tmp_path
+    pending = stage(clinic, admin_user, caseload_rows(40))
+    job = ImportJob.objects.create(
+        clinic=clinic, created_by=admin_user, kind="import", pending=pending, pending_key=pending.key
+    )
+    client.force_login(admin_user)
+    seen = []
+
+    class Observing(import_jobs.ProgressWriter):
+        def __init__(self, job_id):
+            super().__init__(job_id, every=0)
+
+        def write(self, checked, total):
+            super().write(checked, total)
+            if checked == 20:
+                seen.append(client.get(reverse("import_job_status", kwargs={"pk": job.pk})).json())
+                seen.append(Patient.objects.count())
+
+    monkeypatch.setattr(import_jobs, "ProgressWriter", Observing)
+    assert import_jobs.run_job(job.pk) == Status.DONE
+    assert seen[0]["rows_checked"] == 20 and seen[0]["rows_total"] == 40 and seen[0]["status"] == "running"
+    assert seen[1] == 0
+    assert not import_jobs.progress_path(job.pk).exists()  # removed once the job is done
+    assert Patient.objects.count() == 40
+
+
+def test_a_job_beating_in_its_progress_file_is_not_stale(clinic, admin_user, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    job = make_job(clinic, admin_user, status=Status.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=9))
+    import_jobs.write_progress_file(job.pk, 10, 100)  # the worker beats in the file (SQLite)
+    assert import_jobs.fail_stale() == 0
+    import_jobs.remove_progress_file(job.pk)
+    assert import_jobs.fail_stale() == 1
+
+
 # The pages -------------------------------------------------------------------------------
 
 
@@ -235,7 +275,7 @@ def admin_client(client, admin_user):
 
 def make_job(clinic, user, **fields):
     pending = stage(clinic, user, caseload_rows(3))
-    defaults = dict(clinic=clinic, created_by=user, kind="preview", pending=pending, pending_key=pending.key)
+    defaults = {"clinic": clinic, "created_by": user, "kind": "preview", "pending": pending, "pending_key": pending.key}
     return ImportJob.objects.create(**{**defaults, **fields})
 
 

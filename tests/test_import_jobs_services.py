@@ -66,7 +66,9 @@ def test_a_killed_worker_writes_nothing_and_its_job_runs_again(worker, broker, m
     worker.kill()
     assert Patient.objects.count() == 0  # its transaction died with it: nothing half written
     assert status(job)[0] == Status.RUNNING
-    # Delivered again (acks late) once the broker's visibility timeout (10 s here) has passed.
+    # Delivered again (acks late): a worker starting after the broker's visibility timeout
+    # (10 s here; an hour in production, where the stale check reports the job first) takes it.
+    time.sleep(11)
     worker.start()
     wait_for(lambda: status(job)[0] == Status.DONE, 90, "the job to run again")
     job.refresh_from_db()
