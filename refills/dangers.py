@@ -248,7 +248,8 @@ def danger_items(clinic, today: date, counts: dict, *, may_record: bool, booking
             )
         )
     for refill in under_deliveries(clinic, manager):
-        action = Action(_("Review"), review_url(refill), "review")
+        # Staff cannot acknowledge a review: they open it to see what was found.
+        action = Action(_("Review") if may_record else _("See the review"), review_url(refill), "review")
         items.append(
             DangerItem(UNDER_DELIVERY, refill.pump.patient, refill.pump, refill_detail(refill), action, refill)
         )

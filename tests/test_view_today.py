@@ -250,6 +250,7 @@ def test_staff_book_instead_of_recording_a_refill(client, staff, dangers):
     )
     assert actions["ALARM1"][0] == "Book refill"
     assert "/refill/" not in "".join(url for _label, url in actions.values())
+    assert actions["UNDER1"] == ("See the review", f"/review/#refill-{dangers['under'].pk}")
     # Every action link opens for staff.
     for _label, url in actions.values():
         assert client.get(url).status_code == 200, url
@@ -298,10 +299,10 @@ def test_my_patients_only(client, manager, dangers):
     assert response.context["danger_mine"] is True
     html = response.content.decode()
     assert '<a href="/">all patients</a>' in html
-    # Without patients of their own, ?mine=1 shows the whole clinic.
 
 
 def test_mine_is_ignored_for_a_user_without_patients(client, staff, dangers):
+    """Without patients of their own, ?mine=1 shows the whole clinic and no switch is offered."""
     client.force_login(staff)
     response = client.get(URL + "?mine=1")
     assert len(danger_rows(response)) == 5 and response.context["danger_mine"] is False
