@@ -406,7 +406,7 @@ class ReplacementTable(ManagerRiskColumnsMixin, PumpColumnsMixin):
         if stop <= self.today:
             return format_html("{} <strong>{}</strong>", day_html(stop), _("stopped"))
         days = (stop - self.today).days
-        return format_html("{} ({} {})", day_html(stop), days, _("days"))
+        return format_html('{} <span class="days">({} {})</span>', day_html(stop), days, _("days"))
 
     def value_stop_date(self, record):
         return self.stop_date_for(record)

@@ -48,8 +48,20 @@ def seeded_clinic(db):
 
 
 def sideways_scroll(page) -> int:
-    """How far the page scrolls sideways (0 when it fits)."""
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    """How far the page, or a list inside its scrolling wrapper, scrolls sideways (0 when it fits)."""
+    return page.evaluate(
+        """() => Math.max(document.documentElement.scrollWidth - window.innerWidth,
+            ...[...document.querySelectorAll('.table-wrap')].map((w) => w.scrollWidth - w.clientWidth))"""
+    )
+
+
+def wide_tables(page) -> list[str]:
+    """The tables wider than their wrapper (class and first header), to say what to fix."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.table-wrap')].filter((w) => w.scrollWidth > w.clientWidth)
+            .map((w) => { const t = w.querySelector('table'); const th = t && t.querySelector('th');
+                return `${t && t.className}: ${th && th.textContent.trim()} (+${w.scrollWidth - w.clientWidth}px)`; })"""
+    )
 
 
 def visible_in_width(page, locator, width: int) -> bool:
@@ -64,10 +76,14 @@ def test_pages_fit_a_laptop_and_a_phone(page, seeded_clinic):
         ("today", "/"),
         ("caseload", "/caseload/"),
         ("overdue", "/overdue/"),
+        ("replacements", "/replacements/"),
         ("patient", f"/patients/{pump.patient_id}/"),
         ("refill-form", f"/pumps/{pump.pk}/refill/"),
     ]
-    must_fit = {LAPTOP["width"]: {"caseload", "overdue"}, PHONE["width"]: {"today", "overdue", "patient"}}
+    must_fit = {
+        LAPTOP["width"]: {"caseload", "overdue", "replacements"},
+        PHONE["width"]: {"today", "overdue", "patient", "replacements"},
+    }
     overflow, off_screen = {}, []
     for viewport in (LAPTOP, PHONE):
         page.set_viewport_size(viewport)
@@ -80,7 +96,7 @@ def test_pages_fit_a_laptop_and_a_phone(page, seeded_clinic):
                 page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}-first-screen.png"))
             scroll = sideways_scroll(page)
             if name in must_fit[width] and scroll > 0:
-                overflow[f"{name} at {width} px"] = scroll
+                overflow[f"{name} at {width} px"] = (scroll, wide_tables(page))
             primary = {"overdue": "Book refill", "patient": "Record refill"}.get(name)
             if primary and not visible_in_width(page, page.get_by_role("link", name=primary).first, width):
                 off_screen.append(f"{name} at {width} px: {primary}")
