@@ -366,6 +366,10 @@ class RowImporter:
         data = form_data(existing, PumpForm, context.values, PUMP_COLUMNS)
         form = PumpForm(data, instance=existing, clinic=self.clinic, today=self.today, patient=patient)
         pump = self._save(context, "pump", form, PUMP_COLUMNS, anchor="serial_number", save=not blocked)
+        if pump is None and existing is not None and not blocked:
+            # The stored pump as it is (the form changed its copy): the fill is checked
+            # against its own reservoir and earlier fills, and the row rolled back.
+            return Pump.objects.get(pk=existing.pk)
         return pump or self._stand_in_pump(context, form, patient)
 
     # An invalid row is rolled back, so its later parts can still be checked against

@@ -443,3 +443,20 @@ def test_unknown_clinic_and_missing_file(clinic, tmp_path):
 
     message, _ = run_failing(tmp_path / "missing.csv")
     assert "Cannot read" in message
+
+
+def test_a_fill_on_a_stored_pump_whose_row_is_invalid_is_checked_against_that_pump(clinic, tmp_path):
+    """Its own reservoir (20 mL) and its earlier fill (1 Jan), though the row's pump columns are wrong."""
+    run(write(tmp_path, csv_text(GOOD_ROWS)))
+    rows = with_changes(0, alarm_volume_ml="25", last_refill_date="2025-12-01", volume_after_refill_ml="25")
+
+    _, err = run_failing(write(tmp_path, csv_text(rows), "v2.csv"))
+
+    problems = [line for line in err.splitlines() if line.startswith("row ")]
+    assert problems == [
+        "row 2, column alarm_volume_ml: The alarm volume must be between 0.5 and 10 mL.",
+        "row 2, column last_refill_date: This date is before the previous fill (2026-01-01).",
+        "row 2, column volume_after_refill_ml: The volume after refill must be more than 0 and at most the "
+        "20.00 mL reservoir.",
+    ]
+    assert Refill.objects.count() == 2 and Pump.objects.get(serial_number="SN-1").alarm_volume_ml == 2
