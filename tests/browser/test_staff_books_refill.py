@@ -50,7 +50,7 @@ def test_staff_books_a_refill_from_the_overdue_worklist(page, clinic, staff):
     assert "booked late" in messages.inner_text()
     schedule_card = page.locator("section[aria-labelledby=h-schedule]")
     assert "Booked late" in schedule_card.inner_text()
-    assert f"{booking_day.isoformat()} 10:30 (refill)" in schedule_card.inner_text()
+    assert f"{dateformat.format(booking_day, 'D j M Y')} 10:30 (refill)" in schedule_card.inner_text()
     screenshot(page, "scenario-staff-3-patient-after-booking")
 
     appointment = Appointment.objects.get(patient=overdue.patient)
@@ -63,4 +63,4 @@ def test_staff_books_a_refill_from_the_overdue_worklist(page, clinic, staff):
     row = page.get_by_role("row").filter(has_text="LATE1")
     assert "Booked late" in row.inner_text()
     assert "Not booked" not in row.inner_text()
-    assert dateformat.format(booking_day, "Y-m-d") in row.inner_text()
+    assert dateformat.format(booking_day, "D j M Y") in row.inner_text()  # SPEC 8 dates on pages
