@@ -2,6 +2,7 @@
 workers, and the job pages (progress without JavaScript, JSON status, result)."""
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -397,3 +398,28 @@ def test_another_clinics_job_is_404_and_staff_and_managers_are_403(
         for user in (staff, manager):
             client.force_login(user)
             assert client.get(url).status_code == 403
+
+
+def test_a_50000_row_upload_and_its_preview_request_each_take_under_2_seconds(
+    admin_client, clinic, django_capture_on_commit_callbacks
+):
+    """The requests only store the file and queue the job: their time does not grow with the
+    file (issue 13: 2 s whatever the size; the upload limit takes 50,000 rows)."""
+    from bench.measure import import_csv
+
+    content = import_csv(50_000, clinic.today()).encode()
+    assert len(content) < PendingImport.MAX_BYTES
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        started = time.perf_counter()
+        response = admin_client.post(reverse("import_caseload"), {"file": SimpleUploadedFile("big.csv", content)})
+        upload_seconds = time.perf_counter() - started
+        assert response.status_code == 302 and response["Location"] == reverse("import_preview")
+        started = time.perf_counter()
+        response = admin_client.get(reverse("import_preview"))
+        preview_seconds = time.perf_counter() - started
+    job = ImportJob.objects.get()
+    assert response["Location"] == reverse("import_job", kwargs={"pk": job.pk}) and len(queued) == 1
+    started = time.perf_counter()
+    assert admin_client.get(response["Location"]).status_code == 200
+    page_seconds = time.perf_counter() - started
+    assert max(upload_seconds, preview_seconds, page_seconds) < 2, (upload_seconds, preview_seconds, page_seconds)
