@@ -50,6 +50,7 @@ def test_lists_flagged_refills_with_expected_actual_difference_and_meaning(clien
     # SPEC 8 (issue 12 item 10): no trailing zeros, the discrepancy always signed.
     assert '<td class="num">14</td>' in html and '<td class="num">18</td>' in html
     assert "<strong>+4</strong>" in html and "<strong>-3</strong>" in html
+    assert "SynchroMed II 20 mL" in html and "synchromed-ii-20 " not in html  # the model by name
     assert "possible under-delivery" in html and "Withdrawal risk" in html
     assert "possible over-delivery or a pocket fill" in html
 
