@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, ListView, TemplateView
 
+from clinic import display
 from clinic.access import ClinicAccessMixin, Role
 from clinic.audit import log_export, patient_history
 from patients import services
@@ -300,7 +301,7 @@ class PumpExplantView(PumpMixin, FormView):
         messages.info(
             self.request,
             _("Pump %(serial)s was already explanted on %(day)s.")
-            % {"serial": self.pump.serial_number, "day": self.pump.explant_date},
+            % {"serial": self.pump.serial_number, "day": display.day(self.pump.explant_date)},
         )
         return redirect("patient_detail", pk=self.patient.pk)
 
@@ -320,7 +321,7 @@ class PumpExplantView(PumpMixin, FormView):
         messages.success(
             self.request,
             _("Pump %(serial)s explanted on %(day)s; %(n)d scheduled appointment(s) cancelled.")
-            % {"serial": self.pump.serial_number, "day": day, "n": cancelled},
+            % {"serial": self.pump.serial_number, "day": display.day(day), "n": cancelled},
         )
         return redirect("patient_detail", pk=self.patient.pk)
 

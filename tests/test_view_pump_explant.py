@@ -78,7 +78,7 @@ def test_explanting_twice_is_refused_with_a_message(client, manager, pump):
     client.force_login(manager)
     client.post(reverse("pump_explant", args=[pump.pk]), {"explant_date": "2026-01-30"})
     response = client.post(reverse("pump_explant", args=[pump.pk]), {"explant_date": "2026-01-31"}, follow=True)
-    assert "already explanted on 2026-01-30" in response.content.decode()
+    assert "already explanted on Fri 30 Jan 2026" in response.content.decode()
     pump.refresh_from_db()
     assert pump.explant_date == date(2026, 1, 30)
 
