@@ -20,11 +20,11 @@ from decimal import Decimal, InvalidOperation
 from auditlog.models import LogEntry
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.utils import dateformat
+from django.utils import formats
 from django.utils.translation import gettext as _
 
-DATE_FORMAT = "D j M Y"  # Wed 25 Nov 2026 (SPEC 8)
-DATETIME_FORMAT = "D j M Y H:i"
+from clinic.display import day, member_name, qty, signed_qty
+
 EMPTY = "—"
 WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
@@ -81,7 +81,7 @@ class AuditRow:
 
 # How a related row is named: (the relations to read with it, the function that names it).
 def _user(user) -> str:
-    return user.get_full_name() or user.username
+    return member_name(user)
 
 
 def _pump(pump) -> str:
@@ -132,21 +132,21 @@ def _load(model, pks) -> dict:
 
 
 def format_date(value) -> str:
-    return dateformat.format(value, DATE_FORMAT)
+    """Wed 25 Nov 2026 (SPEC 8, the project's format module)."""
+    return day(value)
+
+
+def format_moment(value) -> str:
+    return formats.date_format(value, "DATETIME_FORMAT")
 
 
 def format_number(text: str, *, signed: bool = False) -> str:
-    """A decimal without trailing zeros: 20.00 -> 20, 2.50 -> 2.5 (exact, never a float)."""
+    """A decimal without trailing zeros (20.00 -> 20), a discrepancy with its sign; exact."""
     try:
-        number = Decimal(text)
+        Decimal(text)
     except InvalidOperation:
         return text
-    plain = f"{number:f}"
-    if "." in plain:
-        plain = plain.rstrip("0").rstrip(".")
-    if plain == "-0":
-        plain = "0"
-    return f"+{plain}" if signed and number > 0 else plain
+    return signed_qty(text) if signed else qty(text)
 
 
 def _empty(value) -> bool:
@@ -230,7 +230,7 @@ class _Values:
                 return text
             if moment.tzinfo is not None:
                 moment = moment.astimezone(self.zone)
-            return dateformat.format(moment, DATETIME_FORMAT)
+            return format_moment(moment)
         if kind == "TimeField":
             try:
                 return time.fromisoformat(text).strftime("%H:%M")
@@ -329,7 +329,7 @@ def describe_entries(entries, *, zone=None, with_patient: bool = False, known=()
     for entry, model, fields, patient_id in plans:
         row = AuditRow(
             entry=entry,
-            when=dateformat.format(entry.timestamp.astimezone(zone), DATETIME_FORMAT),
+            when=format_moment(entry.timestamp.astimezone(zone)),
             who=_who(entry),
             what=_what(entry, model, live, values.pump_model_names()),
             action=str(ACTIONS.get(entry.action, entry.get_action_display())),
