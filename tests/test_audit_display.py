@@ -183,7 +183,8 @@ def test_seeded_fills_are_attributed_to_their_performer():
     entries = LogEntry.objects.filter(action=LogEntry.Action.CREATE, additional_data__clinic_id=clinic.pk)
     checked = 0
     for model, who in ((Refill, "performed_by_id"), (ProgramChange, "performed_by_id"), (Appointment, "created_by_id")):
-        rows = {row.pk: getattr(row, who) for row in model.objects.filter(pump__clinic=clinic)}
+        scope = {"patient__clinic": clinic} if model is Appointment else {"pump__clinic": clinic}
+        rows = {row.pk: getattr(row, who) for row in model.objects.filter(**scope)}
         for entry in entries.filter(content_type__model=model._meta.model_name):
             assert entry.actor_id == rows[entry.object_id], f"{model.__name__} {entry.object_repr}"
             checked += 1
