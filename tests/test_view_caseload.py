@@ -253,3 +253,8 @@ def test_every_cell_names_its_column_for_narrow_screens(client, staff, caseload)
     html = client.get(URL).content.decode()
     for label in ("Patient", "Pump", "Status", "Refill due", "Refill booked", "Pump manager"):
         assert f'data-label="{label}"' in html
+
+
+def test_today_heading_uses_the_one_date_format(client, staff):
+    client.force_login(staff)
+    assert "<h1>Today, Wed 1 Apr 2026</h1>" in client.get("/").content.decode()
