@@ -24,6 +24,7 @@ import functools
 import json
 import logging
 import os
+import threading
 import time
 import traceback
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 Status = ImportJob.Status
 PROGRESS_SECONDS = 0.5  # how often the worker writes the rows checked
+HEARTBEAT_SECONDS = 20  # how often a running job says it is alive, whatever it is doing
 # A running job whose heartbeat is older than settings.IMPORT_JOB_STALE_SECONDS belongs to
 # a worker that died; a queued one no worker started within QUEUED_SECONDS is reported
 # (the worker is not running).
@@ -187,7 +189,7 @@ def progress_path(job_id: int) -> Path:
 def write_progress_file(job_id: int, checked: int, total: int) -> None:
     path = progress_path(job_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".tmp")
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
     partial.write_text(json.dumps({"rows_checked": checked, "rows_total": total, "heartbeat": time.time()}))
     os.replace(partial, path)  # the reader sees the old or the new figures, never half
 
@@ -205,13 +207,64 @@ def with_progress(job: ImportJob) -> ImportJob:
         figures = read_progress_file(job.pk)
         if figures is not None:
             job.rows_checked, job.rows_total = figures["rows_checked"], figures["rows_total"]
-            job.heartbeat_at = datetime.fromtimestamp(figures["heartbeat"], tz=UTC)
+            with contextlib.suppress(OSError):  # the heartbeat thread touches the file
+                beat = max(figures["heartbeat"], progress_path(job.pk).stat().st_mtime)
+                job.heartbeat_at = datetime.fromtimestamp(beat, tz=UTC)
     return job
 
 
 def remove_progress_file(job_id: int) -> None:
     with contextlib.suppress(OSError):
         progress_path(job_id).unlink()
+
+
+class Heartbeat(threading.Thread):
+    """Beats every ``HEARTBEAT_SECONDS`` while the job runs, also in the long steps between
+    rows (reading the file, writing tens of thousands of rows at the end), so that a live
+    worker is never taken for a dead one. Its own connection (PostgreSQL) or a touch of the
+    progress file (SQLite); a beat that fails is skipped."""
+
+    def __init__(self, job_id: int, every: float | None = None):
+        super().__init__(name=f"import-job-{job_id}-heartbeat", daemon=True)
+        self.job_id, self.every = job_id, every or HEARTBEAT_SECONDS
+        self.stopped = threading.Event()
+        self.to_file = connection.vendor == "sqlite"
+
+    def run(self) -> None:
+        db = None
+        try:
+            while not self.stopped.wait(self.every):
+                try:
+                    if self.to_file:
+                        path = progress_path(self.job_id)
+                        if path.exists():
+                            os.utime(path)
+                        continue
+                    if db is None:
+                        db = connections.create_connection(DEFAULT_DB_ALIAS)
+                        db.ensure_connection()
+                        with db.cursor() as cursor:
+                            cursor.execute("SET statement_timeout = 2000")
+                    table = db.ops.quote_name(ImportJob._meta.db_table)
+                    with db.cursor() as cursor:
+                        cursor.execute(
+                            f"UPDATE {table} SET heartbeat_at = %s WHERE id = %s AND status = %s",  # noqa: S608 (our table)
+                            [db.ops.adapt_datetimefield_value(timezone.now()), self.job_id, Status.RUNNING],
+                        )
+                except (DatabaseError, OSError):
+                    logger.debug("import job %s: heartbeat skipped", self.job_id, exc_info=True)
+                    if db is not None:
+                        with contextlib.suppress(DatabaseError):
+                            db.close()
+                        db = None
+        finally:
+            if db is not None:
+                with contextlib.suppress(DatabaseError):
+                    db.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
 
 
 def claim(job_id: int) -> ImportJob | None:
@@ -252,6 +305,8 @@ def run_job(job_id: int) -> str:
         fail(job_id, UPLOAD_GONE)
         return Status.FAILED
     progress = ProgressWriter(job_id)
+    heartbeat = Heartbeat(job_id)
+    heartbeat.start()
     dry_run = job.kind == ImportJob.Kind.PREVIEW
     started = time.monotonic()
     try:
@@ -289,6 +344,7 @@ def run_job(job_id: int) -> str:
         fail(job_id, TOO_LONG if type(error).__name__ == "SoftTimeLimitExceeded" else CRASHED)
         return Status.FAILED
     finally:
+        heartbeat.stop()
         progress.close()
         remove_progress_file(job_id)
     logger.info(

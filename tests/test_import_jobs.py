@@ -256,6 +256,32 @@ def test_on_sqlite_progress_goes_to_a_file_the_page_reads(clinic, admin_user, cl
     assert Patient.objects.count() == 40
 
 
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="the file's heartbeat (PostgreSQL: the row's, services tests)"
+)
+def test_the_heartbeat_goes_on_while_the_rows_are_written(clinic, admin_user, monkeypatch, settings, tmp_path):
+    """Writing tens of thousands of rows at the end calls no progress: the heartbeat thread
+    keeps the job alive meanwhile, so the stale check never takes it for a dead worker."""
+    from refills import importer
+
+    settings.VAR_DIR = tmp_path
+    monkeypatch.setattr(import_jobs, "HEARTBEAT_SECONDS", 0.05)
+    job = make_job(clinic, admin_user, kind="import")
+    beats = []
+    real_write = importer.RowImporter.write_new_rows
+
+    def slow_write(self):
+        before = import_jobs.with_progress(ImportJob.objects.get(pk=job.pk)).heartbeat_at
+        time.sleep(0.5)
+        beats.append((before, import_jobs.with_progress(ImportJob.objects.get(pk=job.pk)).heartbeat_at))
+        real_write(self)
+
+    monkeypatch.setattr(importer.RowImporter, "write_new_rows", slow_write)
+    assert import_jobs.run_job(job.pk) == Status.DONE
+    ((before, after),) = beats
+    assert after > before
+
+
 def test_a_job_beating_in_its_progress_file_is_not_stale(clinic, admin_user, settings, tmp_path):
     settings.VAR_DIR = tmp_path
     job = make_job(clinic, admin_user, status=Status.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=9))
