@@ -21,7 +21,8 @@ from django.utils import timezone
 from clinic.models import Clinic, Membership
 from patients.models import Patient, Pump, PumpModel
 from refills import schedule
-from refills.models import Appointment, ProgramChange, Refill, store_first_refill_booking
+from refills.models import Appointment, ProgramChange, Refill
+from refills.services import store_first_refill_booking
 
 PASSWORD = "bench-password-2026"  # noqa: S105 (invented, local benchmark only)
 BATCH = 5000
@@ -324,7 +325,7 @@ def seed_clinic(size: int, *, password_hash: str, load_users: int = 0, seed: int
         copy_rows(Refill, refills)
         copy_rows(ProgramChange, changes)
         copy_rows(Appointment, appointments)
-        store_first_refill_booking(Pump.objects.filter(clinic=clinic))  # what Appointment.save() keeps
+        store_first_refill_booking(Pump.objects.filter(clinic=clinic))  # what the booking services keep
 
         # The audit trail a caseload of this size has: each patient and pump created.
         stamp = timezone.now() - timedelta(days=30)

@@ -1,6 +1,8 @@
 from django.contrib import admin
 
+from clinic.admin_forms import ServiceAdminMixin
 from clinic.models import Clinic, Membership
+from refills import services  # the only writer of the dates clinic settings feed
 
 
 class MembershipInline(admin.TabularInline):
@@ -10,7 +12,8 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Clinic)
-class ClinicAdmin(admin.ModelAdmin):
+class ClinicAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    save_service = services.change_clinic_settings
     list_display = ["name", "slug", "time_zone", "buffer_days", "due_soon_days"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}

@@ -33,3 +33,31 @@ class DelegatingAdminForm(forms.ModelForm):
                 if field in checker.cleaned_data:
                     cleaned[field] = checker.cleaned_data[field]
         return cleaned
+
+
+class ServiceAdminMixin:
+    """A ModelAdmin that writes through the domain's service functions (STYLE convention 11).
+
+    ``save_service(obj)`` saves a new or changed object with the derived state it feeds;
+    ``delete_service(obj)`` deletes one. The admin's bulk delete action deletes one by one
+    through ``delete_service``, so nothing bypasses them.
+    """
+
+    save_service = None
+    delete_service = None
+
+    def save_model(self, request, obj, form, change):
+        if self.save_service is None:
+            return super().save_model(request, obj, form, change)
+        type(self).save_service(obj)
+
+    def delete_model(self, request, obj):
+        if self.delete_service is None:
+            return super().delete_model(request, obj)
+        type(self).delete_service(obj)
+
+    def delete_queryset(self, request, queryset):
+        if self.delete_service is None:
+            return super().delete_queryset(request, queryset)
+        for obj in queryset:
+            type(self).delete_service(obj)

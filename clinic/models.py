@@ -87,30 +87,6 @@ class Clinic(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    SCHEDULE_FIELDS = ("buffer_days", "due_soon_days")
-
-    def save(self, *args, **kwargs):
-        from django.db import transaction
-
-        loaded = getattr(self, "_loaded", None)
-        with transaction.atomic():
-            super().save(*args, **kwargs)
-            if loaded is not None and any(loaded[f] != getattr(self, f) for f in self.SCHEDULE_FIELDS):
-                from refills.services import refresh_clinic_schedules
-
-                refresh_clinic_schedules(self)
-            if loaded is not None and loaded["time_zone"] != self.time_zone:
-                from refills.services import refresh_appointment_times
-
-                refresh_appointment_times(self)
-        self._loaded = {f: getattr(self, f) for f in (*self.SCHEDULE_FIELDS, "time_zone")}
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance._loaded = {f: getattr(instance, f, None) for f in (*cls.SCHEDULE_FIELDS, "time_zone")}
-        return instance
-
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
@@ -141,14 +117,6 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.clinic} ({self.role})"
-
-    @property
-    def can_manage_pumps(self) -> bool:
-        return self.role in (self.Role.ADMIN, self.Role.MANAGER)
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == self.Role.ADMIN
 
 
 # Import uploads, column mappings and calendar feeds live in their own module.

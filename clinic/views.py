@@ -4,7 +4,6 @@ import segno
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -18,6 +17,7 @@ from clinic.access import ClinicAccessMixin, Role, switch_clinic
 from clinic.audit import clinic_history
 from clinic.forms import ClinicSettingsForm, InviteForm, MembershipForm, TokenForm
 from clinic.models import Membership
+from refills.services import change_clinic_settings  # the only writer of the recomputed dates
 
 
 class SwitchClinicView(LoginRequiredMixin, View):
@@ -106,8 +106,7 @@ class ClinicSettingsView(ClinicAccessMixin, UpdateView):
         return self.clinic
 
     def form_valid(self, form):
-        with transaction.atomic():
-            form.save()
+        change_clinic_settings(form.save(commit=False))
         messages.success(self.request, _("Clinic settings saved; schedules were recomputed."))
         return redirect("clinic_settings")
 

@@ -1,8 +1,9 @@
 from django.contrib import admin
 
-from clinic.admin_forms import DelegatingAdminForm
+from clinic.admin_forms import DelegatingAdminForm, ServiceAdminMixin
 from patients.forms import PatientForm, PumpForm
 from patients.models import Patient, Pump, PumpModel
+from refills import services  # the only writer of a pump's stored dates
 
 
 class PatientAdminForm(DelegatingAdminForm):
@@ -51,8 +52,9 @@ class PumpModelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = PatientAdminForm
+    delete_service = services.delete_patient
     list_display = ["mrn", "last_name", "first_name", "clinic", "status", "high_risk", "manager"]
     list_filter = ["clinic", "status"]
     search_fields = ["mrn", "last_name", "first_name"]
@@ -60,8 +62,10 @@ class PatientAdmin(admin.ModelAdmin):
 
 
 @admin.register(Pump)
-class PumpAdmin(admin.ModelAdmin):
+class PumpAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = PumpAdminForm
+    save_service = services.edit_pump
+    delete_service = services.delete_pump
     list_display = [
         "serial_number",
         "model",
@@ -75,13 +79,5 @@ class PumpAdmin(admin.ModelAdmin):
     list_filter = ["clinic", "model", "status"]
     search_fields = ["serial_number", "patient__mrn"]
     list_select_related = ["model", "patient"]
-    readonly_fields = [
-        "last_refill_date",
-        "alarm_date",
-        "empty_date",
-        "refill_due",
-        "due_soon_from",
-        "replacement_due",
-        "replacement_estimated",
-    ]
+    readonly_fields = list(Pump.SCHEDULE_FIELDS)
     autocomplete_fields = ["patient"]

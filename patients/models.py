@@ -134,7 +134,7 @@ class Pump(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
     explant_date = models.DateField(_("explant date"), null=True, blank=True)
 
-    # Computed by refills.services.refresh_pump_schedule in the transaction of every change.
+    # Computed by refills.services (the only writer) in the transaction of every change.
     last_refill_date = models.DateField(_("last refill"), null=True, editable=False)
     alarm_date = models.DateField(_("alarm date"), null=True, editable=False)
     empty_date = models.DateField(_("empty date"), null=True, editable=False)
@@ -143,13 +143,24 @@ class Pump(models.Model):
     replacement_due = models.DateField(_("replacement due"), null=True, editable=False)
     replacement_estimated = models.BooleanField(_("replacement date estimated"), default=True, editable=False)
     # The date of the earliest scheduled refill appointment: decides the booking state
-    # (schedule.booking_state). Kept by refills.models.Appointment's save and delete.
+    # (schedule.booking_state). Kept by refills.services with every appointment change.
     first_refill_booking = models.DateField(_("first refill booked"), null=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = PumpQuerySet.as_manager()
+
+    # The columns the schedule engine computes (refills.services.compute_schedule): their one list.
+    SCHEDULE_FIELDS = (
+        "last_refill_date",
+        "alarm_date",
+        "empty_date",
+        "refill_due",
+        "due_soon_from",
+        "replacement_due",
+        "replacement_estimated",
+    )
 
     class Meta:
         ordering = ["serial_number"]
@@ -190,18 +201,6 @@ class Pump(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model.code} {self.serial_number}"
-
-    def save(self, *args, **kwargs):
-        from refills.models import first_refill_booking
-        from refills.services import compute_schedule
-
-        # Alarm volume, ERI date and model feed the stored dates: recompute them first.
-        for field, value in compute_schedule(self).items():
-            setattr(self, field, value)
-        # Read again, so a save never writes back a booking date that an appointment changed
-        # since this object was loaded (an explant cancels the bookings, then saves the pump).
-        self.first_refill_booking = first_refill_booking(self.pk) if self.pk else None
-        super().save(*args, **kwargs)
 
     @property
     def stop_date_after_eri(self):

@@ -11,8 +11,9 @@ from django.utils.safestring import SafeString
 from patients.chart import ChartFill, reservoir_chart
 from patients.models import Patient, Pump
 from refills import schedule
+from refills import services as refill_services
 from refills.models import Appointment, ProgramChange, Refill
-from refills.services import _cycle as fill_cycle
+from refills.services import fill_cycle
 
 CHART_FILLS = 3  # the chart shows about the last three fills
 
@@ -117,24 +118,12 @@ def implant(patient_form, pump_form, fill_form, user) -> Pump:
     """Save a (new or existing) patient's pump and its first fill together; forms already valid."""
     patient = patient_form.save() if patient_form is not None else pump_form.patient
     pump_form.patient = patient
-    pump = pump_form.save()
+    pump = pump_form.save(commit=False)
     fill_form.pump = pump
     fill_form.instance.performed_by = user
-    fill_form.save()  # refreshes the pump's stored schedule
-    pump.refresh_from_db()
-    return pump
+    return refill_services.implant(pump, fill_form.save(commit=False))
 
 
-@transaction.atomic
 def explant(pump: Pump, explant_date: date) -> int:
     """Mark a pump explanted and cancel its scheduled appointments; returns how many were cancelled."""
-    pump.status = Pump.Status.EXPLANTED
-    pump.explant_date = explant_date
-    pump.save()
-    cancelled = 0
-    # One save per appointment so each cancellation is in the audit trail.
-    for appointment in pump.appointments.filter(status=Appointment.Status.SCHEDULED).select_related("patient__clinic"):
-        appointment.status = Appointment.Status.CANCELLED
-        appointment.save()
-        cancelled += 1
-    return cancelled
+    return refill_services.explant(pump, explant_date)

@@ -16,6 +16,7 @@ from patients import services
 from patients.forms import ExplantForm, PatientForm, PumpForm
 from patients.models import Patient, Pump
 from refills import booking, dangers, schedule
+from refills import services as refill_services
 from refills.forms import RefillForm
 from refills.models import Appointment, ProgramChange, Refill
 from refills.services import current_program
@@ -271,7 +272,8 @@ class PumpEditView(PumpMixin, FormView):
         }
 
     def form_valid(self, form):
-        pump = form.save()  # Pump.save recomputes alarm, empty, refill due and replacement dates
+        # Through the service: the pump is saved with its alarm, empty, refill due and replacement dates.
+        pump = refill_services.edit_pump(form.save(commit=False))
         messages.success(
             self.request,
             _("Pump %(serial)s saved. Alarm date %(alarm)s, refill due %(due)s.")

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from clinic.admin_forms import DelegatingAdminForm
+from clinic.admin_forms import DelegatingAdminForm, ServiceAdminMixin
+from refills import services
 from refills.forms import AppointmentForm, ProgramChangeForm, RefillForm
 from refills.models import Appointment, ProgramChange, Refill
 
@@ -46,8 +47,10 @@ class AppointmentAdminForm(DelegatingAdminForm):
 
 
 @admin.register(Refill)
-class RefillAdmin(admin.ModelAdmin):
+class RefillAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = RefillAdminForm
+    save_service = services.record_refill
+    delete_service = services.delete_fill_event
     list_display = [
         "pump",
         "performed_on",
@@ -71,16 +74,20 @@ class RefillAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProgramChange)
-class ProgramChangeAdmin(admin.ModelAdmin):
+class ProgramChangeAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = ProgramChangeAdminForm
+    save_service = services.change_program
+    delete_service = services.delete_fill_event
     list_display = ["pump", "performed_on", "daily_dose_mcg", "bolus_allowance_mcg"]
     autocomplete_fields = ["pump"]
     list_select_related = ["pump"]
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = AppointmentAdminForm
+    save_service = services.book_appointment
+    delete_service = services.delete_appointment
     list_display = ["patient", "kind", "local_date", "local_time", "status", "assigned_to"]
     list_filter = ["kind", "status", "patient__clinic"]
     autocomplete_fields = ["patient", "pump"]

@@ -12,6 +12,8 @@ from datetime import date, timedelta
 # A clinic with no working days recorded (the settings form requires one; old or imported
 # data may lack them) is taken to work Monday to Friday, the model's default.
 DEFAULT_WORKING_DAYS = frozenset(range(5))
+# Appointments can be booked at most this many days (two years) ahead (AppointmentForm).
+MAX_BOOKING_DAYS = 730
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 

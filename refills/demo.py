@@ -344,21 +344,19 @@ class DemoPlanError(RuntimeError):
     """The plan cannot reach a scenario's state (a bug in the scenarios, not in the data)."""
 
 
-# -- Schedule helpers (mirror refills.services on plan data) ----------------------------
+# -- Schedule helpers (the engine on plan data: schedule.fill_cycle, as refills.services) ---
 
 
 def cycle_of(refill: RefillPlan, changes: list[ChangePlan], before: date | None = None) -> schedule.FillCycle:
-    """The fill cycle a planned refill starts, with the program changes after it."""
-    dose, bolus = refill.dose, refill.bolus
-    rate_changes = []
-    for change in sorted(changes, key=lambda c: c.performed_on):
-        if change.performed_on <= refill.performed_on or (before is not None and change.performed_on >= before):
-            continue
-        dose = change.dose if change.dose is not None else dose
-        bolus = change.bolus if change.bolus is not None else bolus
-        rate = schedule.planning_rate(dose, bolus, refill.concentration)
-        rate_changes.append(schedule.RateChange(change.performed_on, rate))
-    return schedule.FillCycle.build(refill.performed_on, refill.volume_after_ml, refill.rate, rate_changes)
+    """The fill cycle a planned refill starts, with the program changes after it (before ``before``)."""
+    return schedule.fill_cycle(
+        refill.performed_on,
+        refill.volume_after_ml,
+        refill.concentration,
+        refill.dose,
+        refill.bolus,
+        [(c.performed_on, c.dose, c.bolus) for c in changes if before is None or c.performed_on < before],
+    )
 
 
 def pump_schedule(pump: PumpPlan, spec: ModelSpec, settings: Settings) -> schedule.PumpSchedule:
@@ -764,10 +762,12 @@ def clinic_settings(clinic) -> Settings:
     return Settings(clinic.buffer_days, clinic.due_soon_days, clinic.replacement_window_days)
 
 
-def _saved(form, what: str):
+def _saved(form, what: str, save=None):
+    """Validate ``form`` and save it (through ``save``, a refills.services function, when the
+    form's own save does not write the derived state it feeds)."""
     if not form.is_valid():
         raise DemoDataError(f"{what}: {form.errors.get_json_data()}")
-    return form.save()
+    return save(form.save(commit=False)) if save is not None else form.save()
 
 
 def _blank(value) -> str:
@@ -818,6 +818,7 @@ def _create_patient(clinic, today, users, plan: PatientPlan) -> None:
     from clinic.audit import acting_as
     from patients.forms import PatientForm, PumpForm
     from patients.models import PumpModel
+    from refills import services
 
     manager = users.get(plan.manager) if plan.manager else None
     patient = _saved(
@@ -861,6 +862,7 @@ def _create_patient(clinic, today, users, plan: PatientPlan) -> None:
                 patient=patient,
             ),
             f"pump {pump_plan.serial_number}",
+            save=services.edit_pump,
         )
         events = [(r.performed_on, 0, r) for r in pump_plan.refills] + [
             (c.performed_on, 1, c) for c in pump_plan.changes
@@ -871,7 +873,7 @@ def _create_patient(clinic, today, users, plan: PatientPlan) -> None:
                 _save_event(event, pump, pump_plan, performer, today)
         if pump_plan.explant_date is not None:
             pump.status, pump.explant_date = pump.Status.EXPLANTED, pump_plan.explant_date
-            pump.save()
+            services.edit_pump(pump)
     for visit in plan.appointments:
         # Booked by the staff member the appointment names as its creator.
         with acting_as(users[STAFF]):
@@ -879,6 +881,7 @@ def _create_patient(clinic, today, users, plan: PatientPlan) -> None:
 
 
 def _save_visit(visit, patient, pump, users, today, mrn: str) -> None:
+    from refills import services
     from refills.forms import AppointmentForm
     from refills.models import Appointment
 
@@ -904,11 +907,12 @@ def _save_visit(visit, patient, pump, users, today, mrn: str) -> None:
         # Past or cancelled visits: the booking form only takes new, future ones.
         instance.kind, instance.local_date, instance.local_time = visit.kind, visit.local_date, visit.local_time
         instance.assigned_to, instance.notes = assignee, visit.notes
-        instance.save()
+        services.book_appointment(instance)
 
 
 def _save_event(event, pump, pump_plan, performer, today) -> None:
     """A planned refill (and its review) or program change, through the validation forms."""
+    from refills import services
     from refills.forms import ProgramChangeForm, RefillForm
     from refills.models import ProgramChange, Refill
 
@@ -935,7 +939,7 @@ def _save_event(event, pump, pump_plan, performer, today) -> None:
             f"refill of {pump_plan.serial_number} on {event.performed_on}",
         )
         if event.review_note:
-            refill.acknowledge(performer, event.review_note)
+            services.acknowledge_refill(refill, performer, event.review_note)
     else:
         _saved(
             ProgramChangeForm(
@@ -957,9 +961,10 @@ def _save_event(event, pump, pump_plan, performer, today) -> None:
 def delete_demo(clinic) -> None:
     """Remove the demo clinic and everything in it (the users stay, to be reset)."""
     from patients.models import Patient, Pump
+    from refills import services
     from refills.models import Appointment
 
-    Appointment.objects.filter(patient__clinic=clinic).delete()
+    services.delete_appointments(Appointment.objects.filter(patient__clinic=clinic))
     Pump.objects.filter(clinic=clinic).delete()
     Patient.objects.filter(clinic=clinic).delete()
     clinic.delete()

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from clinic.fields import MemberChoiceField
 from patients.forms import ClinicScopedForm
 from patients.models import Pump
-from refills import booking
+from refills import booking, services
 from refills.models import Appointment, ProgramChange, Refill
 
 STANDARD_CONCENTRATIONS = (Decimal(500), Decimal(1000), Decimal(2000))
@@ -76,8 +76,15 @@ class FillEventForm(ClinicScopedForm):
         return day
 
     def save(self, commit=True):
+        """With ``commit``, through the service that also stores the pump's dates."""
         self.instance.pump = self.pump
-        return super().save(commit)
+        instance = super().save(commit=False)
+        if commit:
+            self.record(instance)
+        return instance
+
+    def record(self, instance):
+        raise NotImplementedError
 
 
 class RefillForm(FillEventForm):
@@ -230,6 +237,9 @@ class RefillForm(FillEventForm):
         self.instance.is_initial_fill = self.initial_fill
         return super().save(commit)
 
+    def record(self, instance):
+        return services.record_refill(instance)
+
 
 class ProgramChangeForm(FillEventForm):
     confirm_unusual_dose = forms.BooleanField(label=_("Confirm unusual dose (outside 20-1200 mcg/day)"), required=False)
@@ -241,6 +251,9 @@ class ProgramChangeForm(FillEventForm):
             "performed_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
+
+    def record(self, instance):
+        return services.change_program(instance)
 
     def clean_performed_on(self):
         day = super().clean_performed_on()
@@ -329,7 +342,7 @@ class AppointmentForm(ClinicScopedForm):
             raise forms.ValidationError(
                 _("This date is in the past (today is %(today)s)."), params={"today": self.today}
             )
-        if day is not None and (day - self.today).days > 730:
+        if day is not None and (day - self.today).days > booking.MAX_BOOKING_DAYS:
             raise forms.ValidationError(_("Appointments can be booked at most two years ahead."))
         return day
 
@@ -337,4 +350,8 @@ class AppointmentForm(ClinicScopedForm):
         self.instance.patient = self.patient
         if self.instance.pump_id is None:
             self.instance.pump = self.patient.pumps.filter(status=Pump.Status.ACTIVE).first()
-        return super().save(commit)
+        instance = super().save(commit=False)
+        if commit:
+            # Book or move: through the service that also stores the pump's booking state.
+            services.book_appointment(instance)
+        return instance

@@ -33,11 +33,10 @@ from clinic.audit import batched_entries
 from clinic.models import Clinic
 from patients.forms import PatientForm, PumpForm
 from patients.models import Patient, Pump, PumpModel
-from refills import import_audit
+from refills import import_audit, services
 from refills.forms import AppointmentForm, RefillForm
 from refills.importer_columns import COLUMNS, Problem, SourceRow, Table, parse_cells, read_csv, read_xlsx
 from refills.models import Appointment, DosingMode, Refill
-from refills.services import apply_residual_check, compute_schedule
 
 ENTITIES = ("patient", "pump", "refill", "appointment")
 CREATED, CHANGED, UNCHANGED = "created", "changed", "unchanged"
@@ -542,32 +541,15 @@ class RowImporter:
         return appointment
 
     def write_new_rows(self) -> None:
-        """Insert the checked new rows together, doing what each model's save() does: the
-        pump's stored schedule from its first fill and its first booked refill, the fill's
-        residual check, the appointment's start in UTC, and save signals (so the audit trail has every row)."""
+        """Insert the checked new rows together, through the bulk service that writes what
+        the single-row services write (the pump's stored dates from its first fill, its
+        first booked refill, the fill's residual check, the appointment's start in UTC),
+        with save signals (so the audit trail has every row)."""
         rows, self.new_rows = self.new_rows, []
         if not rows:
             return
         with batched_entries():
-            bulk_save(Patient, [row.patient for row in rows])
-            for row in rows:
-                row.pump.patient = row.patient
-                for field_name, value in compute_schedule(row.pump, events=(row.refill, [])).items():
-                    setattr(row.pump, field_name, value)
-                booking = row.appointment
-                if booking is not None and (booking.kind, booking.status) == ("refill", "scheduled"):
-                    row.pump.first_refill_booking = booking.local_date  # what Appointment.save() stores
-            bulk_save(Pump, [row.pump for row in rows])
-            refills = [row.refill for row in rows if row.refill is not None]
-            for refill in refills:
-                refill.pump = refill.pump  # now saved: sets pump_id
-                apply_residual_check(refill)
-            bulk_save(Refill, refills)
-            appointments = [row.appointment for row in rows if row.appointment is not None]
-            for appointment in appointments:
-                appointment.patient, appointment.pump = appointment.patient, appointment.pump
-                appointment.starts_at = appointment.start_moment()
-            bulk_save(Appointment, appointments)
+            services.create_in_bulk(rows, bulk_save)
 
     def _save(self, context, entity, form, columns, *, anchor, save=True):
         """Validate ``form``; save it when it creates or changes something. None if invalid."""
@@ -583,11 +565,20 @@ class RowImporter:
         after = snapshot(instance, form._meta.fields)
         changed = [name for name, value in before.items() if after[name] != value]
         if creating or changed:
-            form.save()
+            save_through_service(entity, form)
         context.outcome.actions[entity] = CREATED if creating else CHANGED if changed else UNCHANGED
         if changed and not creating:
             context.outcome.changed_fields[entity] = changed
         return form.instance
+
+
+def save_through_service(entity: str, form: BaseForm) -> None:
+    """Save a checked form; a pump through the service that stores its dates (the fill and
+    appointment forms save through their own services)."""
+    if entity == "pump":
+        services.edit_pump(form.save(commit=False))
+    else:
+        form.save()
 
 
 def form_data(instance, form_class, values: dict, columns: dict, defaults: dict | None = None) -> dict:

@@ -1,16 +1,13 @@
 """Fill events on a pump's timeline (refills, program changes) and appointments.
 
-Saving or deleting an event refreshes the pump's stored schedule in the same
-transaction (refills.services.refresh_pump_schedule).
+Saving a row here changes that row only: the pump's stored dates and booking state are
+written by refills.services, which every path that records an event calls.
 """
 
 from datetime import datetime
 
 from django.conf import settings
-from django.db import models, transaction
-from django.db.models import signals
-from django.dispatch import receiver
-from django.utils import timezone
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import Patient, Pump
@@ -43,23 +40,6 @@ class FillEvent(models.Model):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):
-        from refills.services import refresh_later_residuals, refresh_pump_schedule
-
-        with transaction.atomic():
-            super().save(*args, **kwargs)
-            refresh_pump_schedule(self.pump)
-            refresh_later_residuals(self.pump, self.performed_on)
-
-    def delete(self, *args, **kwargs):
-        from refills.services import refresh_later_residuals, refresh_pump_schedule
-
-        with transaction.atomic():
-            result = super().delete(*args, **kwargs)
-            refresh_pump_schedule(self.pump)
-            refresh_later_residuals(self.pump, self.performed_on)
-        return result
-
 
 class Refill(FillEvent):
     """A refill of the reservoir; the implant's first fill counts as one."""
@@ -78,7 +58,7 @@ class Refill(FillEvent):
     bolus_allowance_mcg = models.DecimalField(_("max bolus allowance (mcg/day)"), default=0, **MCG)
     bridge_bolus_confirmed = models.BooleanField(_("bridge bolus programmed"), default=False)
 
-    # Set on save from the previous fill cycle.
+    # Set by refills.services.record_refill from the previous fill cycle.
     expected_residual_ml = models.DecimalField(
         _("expected residual (mL)"), null=True, blank=True, editable=False, max_digits=7, decimal_places=3
     )
@@ -107,21 +87,6 @@ class Refill(FillEvent):
 
     def __str__(self) -> str:
         return f"Refill {self.performed_on} of {self.pump_id}"
-
-    def save(self, *args, **kwargs):
-        from refills.services import apply_residual_check
-
-        with transaction.atomic():
-            apply_residual_check(self)
-            super().save(*args, **kwargs)
-
-    def acknowledge(self, user, note: str) -> None:
-        self.needs_review = False
-        self.reviewed_by = user
-        self.reviewed_at = timezone.now()
-        self.review_note = note
-        # Only the review fields: the pump's schedule does not change.
-        models.Model.save(self, update_fields=["needs_review", "reviewed_by", "reviewed_at", "review_note"])
 
 
 class ProgramChange(FillEvent):
@@ -200,56 +165,14 @@ class Appointment(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.local_date} {self.local_time:%H:%M}"
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance._saved_pump_id = instance.__dict__.get("pump_id")  # the pump to refresh if it moves
-        return instance
-
     def save(self, *args, **kwargs):
+        # Its own column only: the pump's booking state is written by refills.services.
         self.starts_at = self.start_moment()
-        with transaction.atomic():
-            super().save(*args, **kwargs)
-            # Booking, reschedule, cancel, complete or a move to another pump: both pumps'
-            # stored first booking follow, in the same transaction.
-            refresh_first_refill_booking({getattr(self, "_saved_pump_id", None), self.pump_id})
-        self._saved_pump_id = self.pump_id
+        super().save(*args, **kwargs)
 
     def start_moment(self) -> datetime:
         """The appointment's start as an aware datetime in the clinic's zone."""
         return datetime.combine(self.local_date, self.local_time, tzinfo=self.patient.clinic.zone)
-
-
-def scheduled_refills():
-    """The appointments that book a refill: the booking state comes from the earliest one."""
-    return Appointment.objects.filter(kind=Appointment.Kind.REFILL, status=Appointment.Status.SCHEDULED)
-
-
-def first_refill_booking(pump_id: int):
-    """The date of a pump's earliest scheduled refill, or None."""
-    return scheduled_refills().filter(pump=pump_id).order_by("local_date").values_list("local_date", flat=True).first()
-
-
-def refresh_first_refill_booking(pump_ids) -> None:
-    """Store on each pump the date of its earliest scheduled refill (None when there is none).
-
-    One UPDATE whatever the number of pumps; called on every appointment save and delete
-    (queryset and cascade deletes too, through the post_delete signal below).
-    """
-    pump_ids = {pk for pk in pump_ids if pk is not None}
-    if pump_ids:
-        store_first_refill_booking(Pump.objects.filter(pk__in=pump_ids))
-
-
-def store_first_refill_booking(pumps) -> int:
-    """Recompute the stored first booked refill of every pump of the queryset ``pumps``."""
-    first = scheduled_refills().filter(pump=models.OuterRef("pk")).order_by("local_date").values("local_date")[:1]
-    return pumps.update(first_refill_booking=models.Subquery(first))
-
-
-@receiver(signals.post_delete, sender=Appointment)
-def _appointment_deleted(sender, instance, **kwargs):
-    refresh_first_refill_booking({instance.pump_id})
 
 
 from refills.models_import_jobs import ImportJob  # noqa: E402,F401

@@ -80,7 +80,7 @@ def expected_residual_ml(previous: schedule.FillCycle | None, day: date) -> Deci
 def residual_check(
     previous: schedule.FillCycle | None, day: date, actual_ml: Decimal | None, reservoir_ml: Decimal
 ) -> ResidualCheck | None:
-    """The same check Refill.save applies (services.apply_residual_check), without saving."""
+    """The same check saving a refill applies (services.apply_residual_check), without saving."""
     expected = schedule.expected_residual(previous, day)
     if expected is None:
         return None
@@ -138,22 +138,17 @@ class DoseChange:
 
 
 def cycle_with_changes(fill: FillProgram, changes: Iterable[DoseChange]) -> schedule.FillCycle:
-    """The fill cycle of ``fill`` with program changes applied in date order.
-
-    Mirrors refills.services._cycle: each change keeps the values it does not set.
+    """The fill cycle of ``fill`` with program changes applied in date order (schedule.fill_cycle,
+    the one builder, which refills.services uses too): each change keeps the values it does not set.
     """
-    dose, bolus = fill.daily_dose_mcg, fill.bolus_allowance_mcg or Decimal(0)
-    rate_changes = []
-    for change in sorted(changes, key=lambda c: c.performed_on):
-        if change.performed_on <= fill.performed_on:
-            continue
-        dose = change.daily_dose_mcg if change.daily_dose_mcg is not None else dose
-        bolus = change.bolus_allowance_mcg if change.bolus_allowance_mcg is not None else bolus
-        rate_changes.append(
-            schedule.RateChange(change.performed_on, schedule.planning_rate(dose, bolus, fill.concentration_mcg_ml))
-        )
-    rate = schedule.planning_rate(fill.daily_dose_mcg, fill.bolus_allowance_mcg or 0, fill.concentration_mcg_ml)
-    return schedule.FillCycle.build(fill.performed_on, fill.volume_after_ml, rate, rate_changes)
+    return schedule.fill_cycle(
+        fill.performed_on,
+        fill.volume_after_ml,
+        fill.concentration_mcg_ml,
+        fill.daily_dose_mcg,
+        fill.bolus_allowance_mcg,
+        [(change.performed_on, change.daily_dose_mcg, change.bolus_allowance_mcg) for change in changes],
+    )
 
 
 def preview_program_change(

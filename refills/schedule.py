@@ -117,6 +117,32 @@ class FillCycle:
         raise AssertionError("the last segment has no end, so it always crosses")
 
 
+def fill_cycle(
+    refilled_on: date,
+    volume_after_ml: Number,
+    concentration_mcg_ml: Number,
+    daily_dose_mcg: Number,
+    bolus_allowance_mcg: Number | None,
+    changes: Iterable[tuple[date, Number | None, Number | None]] = (),
+) -> FillCycle:
+    """The one fill-cycle builder: a fill and the program changes after it.
+
+    ``changes``: (date, new daily dose or None, new bolus allowance or None), in the order
+    they were made; each keeps the values it does not set. Changes on or before the fill
+    date are part of the fill's own program and are skipped.
+    """
+    dose, bolus = daily_dose_mcg, bolus_allowance_mcg or 0
+    rate_changes = []
+    for day, new_dose, new_bolus in sorted(changes, key=lambda change: change[0]):
+        if day <= refilled_on:
+            continue
+        dose = new_dose if new_dose is not None else dose
+        bolus = new_bolus if new_bolus is not None else bolus
+        rate_changes.append(RateChange(day, planning_rate(dose, bolus, concentration_mcg_ml)))
+    rate = planning_rate(daily_dose_mcg, bolus_allowance_mcg or 0, concentration_mcg_ml)
+    return FillCycle.build(refilled_on, volume_after_ml, rate, rate_changes)
+
+
 def add_months(day: date, months: int) -> date:
     """``day`` plus whole months, clamped to the month's last day (29 Feb + 12 = 28 Feb)."""
     month_index = day.month - 1 + months

@@ -26,7 +26,7 @@ from clinic.access import ClinicAccessMixin, Role, scoped
 from clinic.audit import log_export
 from patients.models import Patient, Pump
 from patients.querysets import DaysFrom, counting_status_q, head_q
-from refills import booking, dangers, schedule
+from refills import booking, dangers, schedule, services
 from refills.filters import CaseloadFilter, ReplacementFilter, ReviewFilter
 from refills.models import Appointment, Refill
 from refills.outbox import Reminder
@@ -461,6 +461,6 @@ class AcknowledgeReviewView(ClinicAccessMixin, View):
                 % {"mrn": mrn},
             )
             return redirect("review")
-        self.refill.acknowledge(request.user, form.cleaned_data["note"])
+        services.acknowledge_refill(self.refill, request.user, form.cleaned_data["note"])
         messages.success(request, _t("Review of the refill of %(mrn)s acknowledged.") % {"mrn": mrn})
         return redirect("review")

@@ -24,12 +24,12 @@ from clinic.access import ClinicAccessMixin, Role
 from clinic.audit import log_export
 from clinic.fields import MemberChoiceField
 from patients.models import Patient, Pump
-from refills import booking
+from refills import booking, services
 from refills.forms import AppointmentForm
 from refills.labels import STATUS_LABELS
 from refills.models import Appointment
 from refills.spreadsheet_cells import spreadsheet_safe
-from refills.views_events import DEFAULT_APPOINTMENT_TIME, MAX_BOOKING_DAYS, patient_page
+from refills.views_events import DEFAULT_APPOINTMENT_TIME, patient_page
 
 
 def query_date(value) -> date | None:
@@ -90,7 +90,7 @@ class AppointmentCreateView(AppointmentFormView):
         # refill just saved), else the pump's refill due; either way the proposal is a
         # working day, not before today (refills.booking).
         wanted = query_date(self.request.GET.get("date"))
-        if wanted is None or wanted > self.today + timedelta(days=MAX_BOOKING_DAYS):
+        if wanted is None or wanted > self.today + timedelta(days=booking.MAX_BOOKING_DAYS):
             pump = self.patient.pumps.filter(status=Pump.Status.ACTIVE).first()
             wanted = pump.refill_due if pump is not None and kind == Appointment.Kind.REFILL else None
         return {
@@ -241,8 +241,7 @@ class AppointmentStatusView(ClinicAccessMixin, TemplateView):
             if problem:
                 messages.error(request, problem)
             else:
-                appointment.status = self.new_status
-                appointment.save(update_fields=["status", "updated_at"])
+                services.set_appointment_status(appointment, self.new_status)
                 messages.success(
                     request,
                     self.done_message

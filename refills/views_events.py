@@ -34,7 +34,6 @@ CONFIRMATIONS = {
     "confirm_volume_difference": "volume_after_ml",
 }
 DEFAULT_APPOINTMENT_TIME = time(9, 0)
-MAX_BOOKING_DAYS = 730  # AppointmentForm refuses dates further ahead
 
 
 def patient_page(patient) -> str:

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 
 from clinic.models import Clinic, Membership
 from patients.models import Patient, Pump, PumpModel
+from refills import services
 from refills.models import Appointment, ProgramChange, Refill
 
 
@@ -78,6 +79,11 @@ class PumpFactory(factory.django.DjangoModelFactory):
     reservoir_ml = factory.LazyAttribute(lambda p: p.model.reservoir_ml)
     alarm_volume_ml = factory.LazyAttribute(lambda p: p.model.alarm_volume_ml)
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Through the service, as the pages do: the pump gets its stored dates.
+        return services.edit_pump(model_class(*args, **kwargs))
+
 
 class RefillFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -92,6 +98,10 @@ class RefillFactory(factory.django.DjangoModelFactory):
     daily_dose_mcg = Decimal("400")
     bolus_allowance_mcg = Decimal("0")
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return services.record_refill(model_class(*args, **kwargs))
+
 
 class ProgramChangeFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -100,6 +110,10 @@ class ProgramChangeFactory(factory.django.DjangoModelFactory):
     pump = factory.SubFactory(PumpFactory)
     performed_on = date(2026, 2, 1)
     daily_dose_mcg = Decimal("500")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return services.change_program(model_class(*args, **kwargs))
 
 
 class AppointmentFactory(factory.django.DjangoModelFactory):
@@ -111,3 +125,8 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
     kind = Appointment.Kind.REFILL
     local_date = date(2026, 3, 1)
     local_time = factory.LazyFunction(lambda: __import__("datetime").time(10, 0))
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Through the service, as the pages do: the pump's booking state follows.
+        return services.book_appointment(model_class(*args, **kwargs))

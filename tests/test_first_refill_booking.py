@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from patients.models import Pump
 from patients.services import explant
-from refills.models import Appointment, first_refill_booking
+from refills import services
+from refills.models import Appointment
+from refills.services import first_refill_booking
 from tests.factories import AppointmentFactory, PumpFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,18 +56,17 @@ def test_other_kinds_do_not_book_a_refill(pump):
 def test_an_appointment_that_ends_falls_back_to_the_next_booking(pump, status):
     first = book(pump, DAY)
     book(pump, DAY + timedelta(days=7))
-    first.status = status
-    first.save()
+    services.set_appointment_status(first, status)
     assert stored(pump) == DAY + timedelta(days=7)
 
 
 def test_reschedule_and_change_of_kind(pump):
     appointment = book(pump, DAY)
     appointment.local_date = DAY + timedelta(days=20)
-    appointment.save()
+    services.move_appointment(appointment)
     assert stored(pump) == DAY + timedelta(days=20)
     appointment.kind = Appointment.Kind.REVIEW
-    appointment.save()
+    services.move_appointment(appointment)
     assert stored(pump) is None
 
 
@@ -74,7 +75,7 @@ def test_moving_an_appointment_to_another_pump_refreshes_both(pump):
     other = PumpFactory(patient=pump.patient, status=Pump.Status.EXPLANTED, serial_number="OTHER1")
     appointment = Appointment.objects.get(pk=appointment.pk)  # as a view loads it
     appointment.pump = other
-    appointment.save()
+    services.move_appointment(appointment)
     assert stored(pump) is None
     assert stored(other) == DAY
 
@@ -82,12 +83,12 @@ def test_moving_an_appointment_to_another_pump_refreshes_both(pump):
 def test_instance_queryset_and_cascade_deletes(pump):
     first = book(pump, DAY)
     book(pump, DAY + timedelta(days=5))
-    first.delete()
+    services.delete_appointment(first)
     assert stored(pump) == DAY + timedelta(days=5)
-    Appointment.objects.filter(pump=pump).delete()
+    services.delete_appointments(Appointment.objects.filter(pump=pump))
     assert stored(pump) is None
     book(pump, DAY)
-    pump.patient.appointments.all().delete()
+    services.delete_appointments(pump.patient.appointments.all())
     assert stored(pump) is None
 
 
@@ -103,7 +104,7 @@ def test_saving_a_pump_loaded_before_a_booking_keeps_the_booking(pump):
     stale = Pump.objects.get(pk=pump.pk)
     book(pump, DAY)
     stale.eri_date = date(2030, 1, 1)  # edited in another tab
-    stale.save()
+    services.edit_pump(stale)
     assert stored(pump) == DAY
 
 
@@ -130,7 +131,7 @@ ACTIONS = st.lists(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(actions=ACTIONS)
 def test_any_sequence_of_changes_leaves_the_earliest_scheduled_refill(pump, actions):
-    Appointment.objects.filter(pump=pump).delete()
+    services.delete_appointments(Appointment.objects.filter(pump=pump))
     for action, which, offset, status, kind in actions:
         day = DAY + timedelta(days=offset)
         existing = list(Appointment.objects.filter(pump=pump).order_by("pk"))
@@ -139,7 +140,7 @@ def test_any_sequence_of_changes_leaves_the_earliest_scheduled_refill(pump, acti
             continue
         appointment = existing[which % len(existing)]
         if action == "delete":
-            appointment.delete()
+            services.delete_appointment(appointment)
             continue
         if action == "reschedule":
             appointment.local_date = day
@@ -147,7 +148,7 @@ def test_any_sequence_of_changes_leaves_the_earliest_scheduled_refill(pump, acti
             appointment.status = status
         else:
             appointment.kind = kind
-        appointment.save()
+        services.move_appointment(appointment)
     assert stored(pump) == first_refill_booking(pump.pk)
     expected = min(
         (a.local_date for a in Appointment.objects.filter(pump=pump, kind="refill", status="scheduled")), default=None

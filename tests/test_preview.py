@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from patients.models import Pump
-from refills import preview, schedule
+from refills import preview, schedule, services
 from refills.models import ProgramChange, Refill
 from tests.factories import PatientFactory, PumpFactory, RefillFactory, pump_model
 
@@ -155,7 +155,7 @@ def test_refill_preview_matches_the_saved_schedule(pump, volume, dose, removed):
 
     data = refill(day=date(2026, 1, 15), volume=volume, dose=dose, removed=removed)
     result = preview.preview_refill(data, current_cycle(pump)[1], preview.ScheduleSettings.of(pump))
-    saved = Refill.objects.create(pump=pump, **data)
+    saved = services.record_refill(Refill(pump=pump, **data))
     assert stored(pump) == astuple(result.schedule)
     assert saved.expected_residual_ml == result.residual.expected_ml
     assert saved.residual_discrepancy_ml == result.residual.discrepancy_ml
@@ -167,10 +167,10 @@ def test_refill_preview_matches_the_saved_schedule(pump, volume, dose, removed):
     ("dose", "bolus"), [(Decimal("650"), None), (None, Decimal("150")), (Decimal("50"), Decimal("10"))]
 )
 def test_program_change_preview_matches_the_saved_schedule(pump, dose, bolus):
-    ProgramChange.objects.create(pump=pump, performed_on=date(2025, 11, 1), daily_dose_mcg=Decimal("300"))
+    services.change_program(ProgramChange(pump=pump, performed_on=date(2025, 11, 1), daily_dose_mcg=Decimal("300")))
     fill = preview.FillProgram(date(2025, 10, 1), Decimal("40"), Decimal("2000"), Decimal("400"), Decimal("0"))
     existing = [preview.DoseChange(date(2025, 11, 1), Decimal("300"), None)]
     cleaned = {"performed_on": date(2025, 12, 1), "daily_dose_mcg": dose, "bolus_allowance_mcg": bolus}
     result = preview.preview_program_change(fill, existing, cleaned, preview.ScheduleSettings.of(pump))
-    ProgramChange.objects.create(pump=pump, **cleaned)
+    services.change_program(ProgramChange(pump=pump, **cleaned))
     assert stored(pump) == astuple(result.schedule)

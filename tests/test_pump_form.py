@@ -7,6 +7,7 @@ import pytest
 
 from patients.forms import PumpForm
 from patients.models import Pump
+from refills import services
 from tests.factories import PatientFactory, PumpFactory, RefillFactory, pump_model
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,7 @@ def submit(clinic, patient=None, instance=None, **overrides) -> PumpForm:
     before = Pump.objects.count()
     form = PumpForm(values, clinic=clinic, today=TODAY, patient=patient, instance=instance)
     if form.is_valid():
-        form.save()
+        services.edit_pump(form.save(commit=False))  # as the pump pages save it
     elif instance is None:
         assert Pump.objects.count() == before
     return form

@@ -87,7 +87,7 @@ def test_second_refill_starts_a_new_cycle(filled):
 def test_editing_a_refill_recomputes(filled):
     refill = filled.refills.get()
     refill.volume_after_ml = Decimal("12")
-    refill.save()
+    services.record_refill(refill)
     assert stored(filled)["alarm_date"] == date(2026, 2, 20)
     assert stored(filled)["empty_date"] == date(2026, 3, 2)
 
@@ -95,12 +95,12 @@ def test_editing_a_refill_recomputes(filled):
 def test_refill_delete_falls_back_to_the_previous_cycle(filled):
     second = RefillFactory(pump=filled, performed_on=date(2026, 3, 1), volume_removed_ml=Decimal("8.2"))
     assert stored(filled)["last_refill_date"] == date(2026, 3, 1)
-    second.delete()
+    services.delete_fill_event(second)
     assert stored(filled) == BASELINE
 
 
 def test_deleting_the_only_refill_clears_the_dates(filled):
-    filled.refills.get().delete()
+    services.delete_fill_event(filled.refills.get())
     assert stored(filled) == NOTHING
     filled.refresh_from_db()
     assert filled.replacement_due == date(2031, 1, 10)
@@ -117,9 +117,9 @@ def test_program_change_save_and_delete(filled):
         "due_soon_from": date(2026, 2, 9),
     }
     change.daily_dose_mcg = Decimal("200")  # 0.1 mL/day: 120 days from 31 Jan
-    change.save()
+    services.change_program(change)
     assert stored(filled)["alarm_date"] == date(2026, 5, 31)
-    change.delete()
+    services.delete_fill_event(change)
     assert stored(filled) == BASELINE
 
 
@@ -164,7 +164,7 @@ def test_failed_recompute_saves_nothing(filled, monkeypatch):
 
 def test_alarm_volume_change_recomputes(filled):
     filled.alarm_volume_ml = Decimal("4")  # 16 mL above the alarm at 0.2 mL/day
-    filled.save()
+    services.edit_pump(filled)
     assert stored(filled) == {
         **BASELINE,
         "alarm_date": date(2026, 3, 22),
@@ -175,12 +175,12 @@ def test_alarm_volume_change_recomputes(filled):
 
 def test_eri_date_entered_replaces_the_estimate(filled):
     filled.eri_date = date(2029, 11, 5)
-    filled.save()
+    services.edit_pump(filled)
     filled.refresh_from_db()
     assert filled.replacement_due == date(2029, 11, 5)
     assert filled.replacement_estimated is False
     filled.eri_date = None
-    filled.save()
+    services.edit_pump(filled)
     filled.refresh_from_db()
     assert filled.replacement_due == date(2031, 1, 10)
     assert filled.replacement_estimated is True
@@ -188,7 +188,7 @@ def test_eri_date_entered_replaces_the_estimate(filled):
 
 def test_model_change_recomputes_service_life(filled):
     filled.model = pump_model("prometra-ii-20")  # 120 months
-    filled.save()
+    services.edit_pump(filled)
     filled.refresh_from_db()
     assert filled.replacement_due == date(2034, 1, 10)
 
@@ -206,7 +206,7 @@ def test_clinic_settings_edit_updates_every_pump_of_the_clinic(clinic, filled, o
     editable = Clinic.objects.get(pk=clinic.pk)
     editable.buffer_days = 10
     editable.due_soon_days = 21
-    editable.save()
+    services.change_clinic_settings(editable)
 
     assert stored(filled) == {**BASELINE, "refill_due": date(2026, 3, 22), "due_soon_from": date(2026, 3, 1)}
     # min(alarm - 10, refill + 180): the cap still binds.
@@ -224,14 +224,14 @@ def test_clinic_settings_edit_updates_every_pump_of_the_clinic(clinic, filled, o
 def test_clinic_edit_of_other_fields_keeps_the_dates(clinic, filled):
     editable = Clinic.objects.get(pk=clinic.pk)
     editable.name = "Renamed"
-    editable.save()
+    services.change_clinic_settings(editable)
     assert stored(filled) == BASELINE
 
 
 def test_clinic_buffer_zero(clinic, filled):
     editable = Clinic.objects.get(pk=clinic.pk)
     editable.buffer_days = 0
-    editable.save()
+    services.change_clinic_settings(editable)
     assert stored(filled)["refill_due"] == date(2026, 4, 1)
 
 
@@ -305,7 +305,7 @@ def test_acknowledge_clears_the_review_flag(filled, manager):
     refill = second_refill(filled, "12")
     assert Refill.objects.filter(needs_review=True).count() == 1
     before = stored(filled)
-    refill.acknowledge(manager, "Catheter checked, dye study normal.")
+    services.acknowledge_refill(refill, manager, "Catheter checked, dye study normal.")
     refill.refresh_from_db()
     assert refill.needs_review is False
     assert refill.reviewed_by == manager
@@ -315,7 +315,7 @@ def test_acknowledge_clears_the_review_flag(filled, manager):
     assert stored(filled) == before
     # Saving an acknowledged refill again does not put it back on the list.
     refill.notes = "edited"
-    refill.save()
+    services.record_refill(refill)
     refill.refresh_from_db()
     assert refill.needs_review is False
     assert refill.residual_discrepancy_ml == Decimal("3.800")
@@ -346,7 +346,7 @@ def test_clinic_time_zone_change_moves_appointment_starts(clinic):
     )
     editable = Clinic.objects.get(pk=clinic.pk)
     editable.time_zone = "America/New_York"
-    editable.save()
+    services.change_clinic_settings(editable)
     appointment = Appointment.objects.get(pk=appointment.pk)
     assert appointment.starts_at == datetime(2026, 7, 1, 14, 0, tzinfo=UTC)
 
@@ -356,7 +356,7 @@ def test_appointment_in_another_clinic_is_untouched_by_time_zone_change(clinic):
     appointment = AppointmentFactory(patient=PatientFactory(clinic=other), local_date=date(2026, 7, 1))
     editable = Clinic.objects.get(pk=clinic.pk)
     editable.time_zone = "Asia/Tokyo"
-    editable.save()
+    services.change_clinic_settings(editable)
     assert Appointment.objects.get(pk=appointment.pk).starts_at == datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 
 
@@ -370,7 +370,7 @@ def test_deleting_an_earlier_fill_rechecks_the_later_residual(db):
     later = RefillFactory(pump=pump, performed_on=date(2026, 2, 10), volume_removed_ml=Decimal("6"))
     later.refresh_from_db()
     assert later.expected_residual_ml == Decimal("6.000") and later.needs_review is False
-    change.delete()
+    services.delete_fill_event(change)
     later.refresh_from_db()
     # Without the change: 20 - 0.2 * 40 = 12 mL expected, 6 left is 6 mL less: flagged.
     assert later.expected_residual_ml == Decimal("12.000")
@@ -385,6 +385,6 @@ def test_changing_buffer_days_on_a_new_clinic_object_recomputes(db):
     pump = PumpFactory(patient=PatientFactory(clinic=clinic))
     RefillFactory(pump=pump, performed_on=date(2026, 1, 1), is_initial_fill=True)
     clinic.buffer_days = 14
-    clinic.save()
+    services.change_clinic_settings(clinic)
     pump.refresh_from_db()
     assert pump.refill_due == date(2026, 3, 18)  # alarm 2026-04-01 minus 14 days

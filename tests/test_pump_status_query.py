@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from clinic.models import Clinic
 from patients.models import Pump
-from refills import schedule
+from refills import schedule, services
 from refills.models import ProgramChange, Refill
 from tests.factories import AppointmentFactory, ClinicFactory, PatientFactory, PumpFactory, pump_model
 
@@ -92,20 +92,24 @@ def create_pump(clinic, spec, index) -> Pump:
     )
     pump = PumpFactory(patient=patient, serial_number=f"S{index:03d}", alarm_volume_ml=spec["alarm"])
     for offset in sorted(spec["refills"]):
-        Refill.objects.create(
-            pump=pump,
-            performed_on=START + timedelta(days=offset),
-            volume_after_ml=spec["volume"],
-            concentration_mcg_ml=spec["concentration"],
-            daily_dose_mcg=spec["dose"],
-            bolus_allowance_mcg=spec["bolus"],
+        services.record_refill(
+            Refill(
+                pump=pump,
+                performed_on=START + timedelta(days=offset),
+                volume_after_ml=spec["volume"],
+                concentration_mcg_ml=spec["concentration"],
+                daily_dose_mcg=spec["dose"],
+                bolus_allowance_mcg=spec["bolus"],
+            )
         )
     for change in spec["changes"]:
-        ProgramChange.objects.create(
-            pump=pump,
-            performed_on=START + timedelta(days=change["offset"]),
-            daily_dose_mcg=change["dose"],
-            bolus_allowance_mcg=change["bolus"],
+        services.change_program(
+            ProgramChange(
+                pump=pump,
+                performed_on=START + timedelta(days=change["offset"]),
+                daily_dose_mcg=change["dose"],
+                bolus_allowance_mcg=change["bolus"],
+            )
         )
     for appointment in spec["appointments"]:
         AppointmentFactory(
@@ -218,13 +222,15 @@ def test_sql_status_matches_the_pure_rules(pumps, buffer_days, due_soon_days, da
 def baseline_pump(clinic):
     """Alarm 2026-04-01, empty 2026-04-11, refill due 2026-03-25, due soon from 2026-03-11."""
     pump = PumpFactory(patient=PatientFactory(clinic=clinic))
-    Refill.objects.create(
-        pump=pump,
-        performed_on=START,
-        volume_after_ml=D(20),
-        concentration_mcg_ml=D(2000),
-        daily_dose_mcg=D(400),
-        is_initial_fill=True,
+    services.record_refill(
+        Refill(
+            pump=pump,
+            performed_on=START,
+            volume_after_ml=D(20),
+            concentration_mcg_ml=D(2000),
+            daily_dose_mcg=D(400),
+            is_initial_fill=True,
+        )
     )
     return pump
 
@@ -288,12 +294,14 @@ def test_next_appointment_is_the_earliest_scheduled(baseline_pump):
 def make_pump(clinic, mrn, volume=None, dose="400", high_risk=False, refilled_on=START):
     pump = PumpFactory(patient=PatientFactory(clinic=clinic, mrn=mrn, sci_t6_or_above=high_risk))
     if volume is not None:
-        Refill.objects.create(
-            pump=pump,
-            performed_on=refilled_on,
-            volume_after_ml=D(volume),
-            concentration_mcg_ml=D(2000),
-            daily_dose_mcg=D(dose),
+        services.record_refill(
+            Refill(
+                pump=pump,
+                performed_on=refilled_on,
+                volume_after_ml=D(volume),
+                concentration_mcg_ml=D(2000),
+                daily_dose_mcg=D(dose),
+            )
         )
     return Pump.objects.get(pk=pump.pk)
 
@@ -379,8 +387,10 @@ def test_settings_in_clinic_and_model_are_respected(clinic):
     Clinic.objects.filter(pk=clinic.pk).update(buffer_days=0, due_soon_days=1)
     fresh_clinic = Clinic.objects.get(pk=clinic.pk)
     pump = PumpFactory(patient=PatientFactory(clinic=fresh_clinic), model=pump_model("prometra-ii-20"))
-    Refill.objects.create(
-        pump=pump, performed_on=START, volume_after_ml=D(20), concentration_mcg_ml=D(2000), daily_dose_mcg=D(400)
+    services.record_refill(
+        Refill(
+            pump=pump, performed_on=START, volume_after_ml=D(20), concentration_mcg_ml=D(2000), daily_dose_mcg=D(400)
+        )
     )
     # Prometra alarm 3 mL: 85 days, due on the alarm date.
     row = Pump.objects.with_status(date(2026, 3, 26)).values("refill_due", "status_now").get(pk=pump.pk)

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from refills import services
 from tests.factories import AppointmentFactory, PatientFactory, ProgramChangeFactory, PumpFactory, RefillFactory
 
 FROZEN = "2026-03-15 12:00:00Z"
@@ -83,7 +84,7 @@ def test_only_late_booking_is_a_warning(client, staff, pump):
 
 def test_stop_date_once_synchromed_eri_is_reached(client, staff, pump):
     pump.eri_date = date(2026, 1, 15)
-    pump.save()
+    services.edit_pump(pump)
     html = text(page(client, staff, pump))
     assert "Thu 15 Jan 2026</dd>" in html and "(estimated)" not in html
     assert "Wed 15 Apr 2026" in html and "Pump stops" in html

@@ -9,7 +9,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.utils import dateformat
 
-from refills import schedule
+from refills import schedule, services
 from refills.booking import proposed_booking_date
 from refills.models import Appointment
 from tests.browser.conftest import login, screenshot
@@ -29,8 +29,10 @@ def test_staff_keep_then_cancel_an_appointment_and_confirm_a_saturday_booking(pa
     today = clinic.today()
     pump = pump_with_status(clinic, schedule.OK, today=today, mrn="CANC1", first_name="Ada", last_name="Lovelace")
     monday = next_weekday(today, 0)
-    appointment = Appointment.objects.create(
-        patient=pump.patient, pump=pump, kind="refill", local_date=monday, local_time=time(10, 0), created_by=staff
+    appointment = services.book_appointment(
+        Appointment(
+            patient=pump.patient, pump=pump, kind="refill", local_date=monday, local_time=time(10, 0), created_by=staff
+        )
     )
     shown = dateformat.format(monday, "D j M Y")
 
