@@ -127,7 +127,8 @@ TEMPLATES = [
         },
     },
 ]
-# Form widgets render through TEMPLATES, so templates/django/forms/ can override one.
+# Form widgets render through TEMPLATES, so a widget of the project's own can have its
+# template under templates/ (clinic/widgets.py); Django's own widget templates are not overridden.
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'caseload.sqlite3'}")}

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from clinic import display
+from clinic.widgets import OptionsSelect
 from patients.models import PumpModel
 from refills import schedule
 from refills.labels import BOOKING_LABELS, STATUS_LABELS
@@ -38,7 +39,7 @@ class ClinicFilterSet(django_filters.FilterSet):
     # Choice (not model choice) filters: the choices are read once, and checking a
     # submitted value against them needs no second query.
     manager = django_filters.ChoiceFilter(
-        label=_("Pump manager"), choices=[], empty_label=_("Any"), null_label=_("Unassigned")
+        label=_("Pump manager"), choices=[], empty_label=_("Any"), null_label=_("Unassigned"), widget=OptionsSelect
     )
 
     def __init__(self, data=None, queryset=None, *, clinic, today, **kwargs):
@@ -62,12 +63,14 @@ class CaseloadFilter(ClinicFilterSet):
     status = django_filters.MultipleChoiceFilter(
         label=_("Status"), choices=STATUS_CHOICES, method="filter_status", widget=forms.CheckboxSelectMultiple
     )
-    booking = django_filters.ChoiceFilter(label=_("Booking"), choices=BOOKING_CHOICES, empty_label=_("Any"))
+    booking = django_filters.ChoiceFilter(
+        label=_("Booking"), choices=BOOKING_CHOICES, empty_label=_("Any"), widget=OptionsSelect
+    )
     high_risk = django_filters.BooleanFilter(
-        label=_("High risk"), field_name="patient__high_risk", widget=forms.Select(choices=HIGH_RISK_CHOICES)
+        label=_("High risk"), field_name="patient__high_risk", widget=OptionsSelect(choices=HIGH_RISK_CHOICES)
     )
     model = django_filters.ChoiceFilter(
-        label=_("Pump model"), field_name="model__code", choices=[], empty_label=_("Any")
+        label=_("Pump model"), field_name="model__code", choices=[], empty_label=_("Any"), widget=OptionsSelect
     )
 
     def filter_status(self, queryset, name, value):
@@ -93,6 +96,7 @@ class ReplacementFilter(ClinicFilterSet):
         choices=[("1", _("Urgent only (within 90 days)"))],
         empty_label=_("Whole window"),
         method="filter_urgent",
+        widget=OptionsSelect,
     )
 
     def filter_urgent(self, queryset, name, value):

@@ -11,18 +11,23 @@ booking cell the next appointment, and the columns they replace stay in the expo
 screens can show a row as a stacked card (static/css/app.css).
 """
 
-import contextlib
-
 import django_tables2 as tables
 from django.db.models import F
+from django.middleware.csrf import get_token
+from django.template.defaultfilters import date as date_filter
+from django.template.defaultfilters import time as time_filter
+from django.template.defaultfilters import urlencode as urlencode_filter
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from tablib import Dataset
 
-from clinic.display import day, day_html
+from clinic.display import day, day_html, member_name, qty, signed_qty
 from patients.templatetags.patient_extras import days_to_due_text
+from refills import schedule
 from refills.filters import member_label
 from refills.labels import BOOKING_LABELS, STATUS_LABELS
+from refills.rows import RowRenderer
 from refills.spreadsheet_cells import spreadsheet_safe
 from refills.templatetags.dashboard import (
     booking_badge,
@@ -67,11 +72,24 @@ class DayColumn(tables.Column):
         return value
 
 
+def csrf_input(request):
+    """What {% csrf_token %} writes, for a form inside a cell."""
+    return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
+
+
 def row_status_class(record) -> str:
     return f"status-{record.status_now}"
 
 
-class PumpColumnsMixin(tables.Table):
+class ListTable(tables.Table):
+    """A list page's table: its rows are written by ``row_renderer`` (refills/rows.py, the
+    one row path of every list) through templates/refills/_table.html."""
+
+    row_renderer = RowRenderer
+    row_header = True  # the first cell is the row's header (<th scope="row">)
+
+
+class PumpColumnsMixin(ListTable):
     """Patient and pump columns shared by the pump lists.
 
     On the page the patient cell is the name linking to the patient page, with the MRN and
@@ -447,7 +465,7 @@ class ReplacementTable(ManagerRiskColumnsMixin, PumpColumnsMixin):
 
 def label_cells(*table_classes) -> None:
     """Each cell says which column it is in (data-label), for the stacked rows of narrow
-    screens; static attributes, so the table_body shortcut still applies."""
+    screens; static attributes, so the row renderer's shortcut still applies."""
     for table_class in table_classes:
         for column in table_class.base_columns.values():
             td = column.attrs.setdefault("td", {})
@@ -457,30 +475,184 @@ def label_cells(*table_classes) -> None:
 label_cells(CaseloadTable, OverdueTable, ReplacementTable)
 
 
-def _cache_render_signatures() -> None:
-    """django-tables2 inspects a render method's signature for every cell it renders
-    (django_tables2.utils.signature); the answer never changes for a function, so it is
-    kept per function: a fifth of a 50-row list page's time (bench/RESULTS.md)."""
-    from django_tables2 import utils
-
-    if getattr(utils.signature, "cached", False):
-        return
-    inspect_signature = utils.signature
-    known = {}
-
-    def signature(fn):
-        # A bound method: the same answer for every instance (self is never part of it).
-        key = (getattr(fn, "__func__", fn), hasattr(fn, "__func__"))
-        try:
-            return known[key]
-        except (KeyError, TypeError):
-            result = inspect_signature(fn)
-            with contextlib.suppress(TypeError):  # an unhashable callable is not cached
-                known[key] = result
-            return result
-
-    signature.cached = True
-    utils.signature = signature
+# -- The lists that were hand-written tables: the same markup, through the one row path. --
 
 
-_cache_render_signatures()
+class PageListTable(ListTable):
+    """A list whose view pages it (ListView's ``paginate_by``; includes/pagination.html):
+    the table shows the page's records as given, in the view's order, without sorting."""
+
+    def __init__(self, data, *, caption="", caption_class="", empty_text="", **kwargs):
+        super().__init__(data, orderable=False, empty_text=empty_text, **kwargs)
+        self.caption, self.caption_class = caption, caption_class
+
+
+class ReviewTable(PageListTable):
+    """Refills awaiting review (refills/review.html); the acknowledge form for managers."""
+
+    mrn = tables.Column(accessor="pump__patient__mrn", verbose_name=_("MRN"))
+    patient = tables.Column(accessor="pk", verbose_name=_("Patient"))
+    pump = tables.Column(accessor="pk", verbose_name=_("Pump"))
+    performed_on = tables.Column(verbose_name=_("Refill date"))
+    expected = tables.Column(
+        accessor="expected_residual_ml",
+        verbose_name=_("Expected residual (mL)"),
+        attrs={"th": {"class": "num"}, "td": {"class": "num"}},
+        empty_values=(),
+    )
+    actual = tables.Column(
+        accessor="volume_removed_ml",
+        verbose_name=_("Actual residual (mL)"),
+        attrs={"th": {"class": "num"}, "td": {"class": "num"}},
+        empty_values=(),
+    )
+    difference = tables.Column(
+        accessor="residual_discrepancy_ml",
+        verbose_name=_("Difference (mL)"),
+        attrs={"th": {"class": "num"}, "td": {"class": "num"}},
+        empty_values=(),
+    )
+    meaning = tables.Column(accessor="residual_discrepancy_ml", verbose_name=_("What it may mean"), empty_values=())
+    acknowledge = tables.Column(accessor="pk", verbose_name=_("Acknowledge"))
+
+    def __init__(self, data, *, request, can_manage, total):
+        super().__init__(
+            data,
+            request=request,
+            caption=format_html("{} ({})", _("Refills awaiting review"), total),
+            empty_text=_("No refills await review."),
+            exclude=() if can_manage else ("acknowledge",),
+        )
+
+    def render_mrn(self, value, record):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("patient_detail", kwargs={"pk": record.pump.patient_id}), value
+        )
+
+    def render_patient(self, record):
+        patient = record.pump.patient
+        risk = format_html(' <span class="badge badge-risk">{}</span>', _("High risk")) if patient.high_risk else ""
+        return format_html("{}, {}{}", patient.last_name, patient.first_name, risk)
+
+    def render_pump(self, record):
+        return format_html(
+            '<span class="model">{}</span> <span class="serial">{}</span>',
+            record.pump.model.name,
+            record.pump.serial_number,
+        )
+
+    def render_performed_on(self, value, record):
+        when = format_html('<time datetime="{}">{}</time>', date_filter(value, "Y-m-d"), date_filter(value))
+        if record.performed_by is None:
+            return when
+        return format_html('{}<br><small class="help">by {}</small>', when, member_name(record.performed_by))
+
+    def render_expected(self, value):
+        return qty(value)
+
+    def render_actual(self, value):
+        return qty(value)
+
+    def render_difference(self, value):
+        return format_html("<strong>{}</strong>", signed_qty(value))
+
+    def render_meaning(self, value):
+        return "" if value is None else schedule.discrepancy_meaning(value)
+
+    def render_acknowledge(self, record):
+        return format_html(
+            '\n        <form method="post" action="{}" class="ack-form">\n          {}\n'
+            '          <label for="note-{}">{} {}</label>\n'
+            '          <textarea id="note-{}" name="note" rows="2" maxlength="2000" required></textarea>\n'
+            '          <button type="submit" class="btn-small">{}</button>\n        </form>\n      ',
+            reverse("refill_acknowledge", args=[record.pk]),
+            csrf_input(self.request),
+            record.pk,
+            _("Note for"),
+            record.pump.patient.mrn,
+            record.pk,
+            _("Acknowledge"),
+        )
+
+    class Meta:
+        template_name = "refills/_table.html"
+        attrs = {"class": "table"}
+        row_attrs = {
+            "id": lambda record: f"refill-{record.pk}",
+            "class": lambda record: "status-alarming" if record.residual_discrepancy_ml > 0 else "status-due_soon",
+        }
+
+
+class AppointmentTable(PageListTable):
+    """Scheduled appointments from today on (refills/events/appointment_list.html)."""
+
+    row_header = False  # the date is the first cell, as before: the patient is in a later column
+
+    local_date = tables.Column(verbose_name=_("Date"))
+    local_time = tables.Column(verbose_name=_("Time"))
+    mrn = tables.Column(accessor="patient__mrn", verbose_name=_("MRN"))
+    patient = tables.Column(accessor="patient_id", verbose_name=_("Patient"))
+    kind = tables.Column(accessor="pk", verbose_name=_("Kind"))  # its label, from the record
+    assigned = tables.Column(accessor="pk", verbose_name=_("Assigned to"))
+    actions = tables.Column(accessor="pk", verbose_name=_("Actions"))
+
+    def __init__(self, data, *, request, today, filtered):
+        super().__init__(
+            data,
+            request=request,
+            caption=format_html("Scheduled appointments from {}, soonest first", date_filter(today)),
+            caption_class="visually-hidden",
+            empty_text=format_html("No scheduled appointments{}.", " match these filters" if filtered else ""),
+        )
+        self.today = today
+
+    def render_local_date(self, value):
+        return date_filter(value, "D j M Y")
+
+    def render_local_time(self, value):
+        return time_filter(value, "H:i")
+
+    def render_patient(self, value, record):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("patient_detail", kwargs={"pk": value}), record.patient.full_name
+        )
+
+    def render_kind(self, record):
+        return record.get_kind_display()
+
+    def render_assigned(self, record):
+        return member_name(record.assigned_to) if record.assigned_to else "-"
+
+    def render_actions(self, record):
+        back = self.request.get_full_path()
+        when = date_filter(record.local_date, "D j M Y")
+        html = format_html(
+            '\n        <a href="{}">Reschedule</a>\n'
+            '        <a class="btn-small btn-danger" href="{}?next={}">Cancel appointment'
+            '<span class="visually-hidden"> of {} on {}</span></a>\n        ',
+            reverse("appointment_edit", args=[record.pk]),
+            reverse("appointment_cancel", args=[record.pk]),
+            urlencode_filter(back),
+            record.patient.mrn,
+            when,
+        )
+        if record.local_date <= self.today:
+            html += format_html(
+                '\n        <form method="post" action="{}" class="inline">{}'
+                '<input type="hidden" name="next" value="{}">'
+                '<button type="submit" class="btn-small btn-secondary">Completed</button></form>\n'
+                '        <a class="btn-small btn-secondary" href="{}?next={}">No-show'
+                '<span class="visually-hidden"> of {} on {}</span></a>\n        ',
+                reverse("appointment_complete", args=[record.pk]),
+                csrf_input(self.request),
+                back,
+                reverse("appointment_no_show", args=[record.pk]),
+                urlencode_filter(back),
+                record.patient.mrn,
+                when,
+            )
+        return format_html("{}\n      ", html)
+
+    class Meta:
+        template_name = "refills/_table.html"
+        attrs = {"class": "table"}

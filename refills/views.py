@@ -30,7 +30,7 @@ from refills import booking, dangers, schedule, services
 from refills.filters import CaseloadFilter, ReplacementFilter, ReviewFilter
 from refills.models import Appointment, Refill
 from refills.outbox import Reminder
-from refills.tables import CaseloadTable, OverdueTable, ReplacementTable, SafeTableExport
+from refills.tables import CaseloadTable, OverdueTable, ReplacementTable, ReviewTable, SafeTableExport
 from refills.templatetags.dashboard import CountCard, url_with_query
 
 OVERDUE_STATUSES = (schedule.EMPTY, schedule.ALARMING, schedule.OVERDUE)
@@ -435,6 +435,13 @@ class ReviewView(ClinicFilterView):
             .select_related("pump", "pump__patient", "pump__model", "performed_by")
             .order_by("performed_on", "pk")
         )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["table"] = ReviewTable(
+            context["refills"], request=self.request, can_manage=self.can_manage, total=context["paginator"].count
+        )
+        return context
 
 
 class AcknowledgeReviewView(ClinicAccessMixin, View):

@@ -29,6 +29,7 @@ from refills.forms import AppointmentForm
 from refills.labels import STATUS_LABELS
 from refills.models import Appointment
 from refills.spreadsheet_cells import spreadsheet_safe
+from refills.tables import AppointmentTable
 from refills.views_events import DEFAULT_APPOINTMENT_TIME, patient_page
 
 
@@ -406,7 +407,8 @@ class AppointmentListView(ClinicAccessMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        for appointment in context["appointments"]:
-            appointment.patient_url = patient_page(appointment.patient)
         context["filters"] = self.filters
+        context["table"] = AppointmentTable(
+            context["appointments"], request=self.request, today=self.today, filtered=self.filters.is_bound
+        )
         return context

@@ -1,4 +1,6 @@
-"""templates/django/forms/widgets/select.html renders exactly what Django's own does."""
+"""The project's select widget (clinic.widgets.OptionsSelect, options written in place)
+renders exactly what Django's own select template does; Django's own widget templates are
+not overridden, and the long selects (members, list filters) use the project's widget."""
 
 from pathlib import Path
 
@@ -8,29 +10,47 @@ from django import forms
 from django.forms.renderers import TemplatesSetting, get_default_renderer
 from django.template import engines
 
+from clinic.widgets import OptionsSelect
+
 DJANGO_SELECT = Path(django.__file__).parent / "forms/templates/django/forms/widgets/select.html"
 
 
+class SeveralInPlace(forms.SelectMultiple):
+    template_name = OptionsSelect.template_name
+
+
+class FlagInPlace(forms.NullBooleanSelect):
+    template_name = OptionsSelect.template_name
+
+
 class Choices(forms.Form):
-    plain = forms.ChoiceField(choices=[("", "Any"), ("a", "A & B"), ("b", '"Quoted"')], required=False)
-    grouped = forms.ChoiceField(choices=[("Group <1>", [("1", "One"), ("2", "Two")]), ("3", "Three")])
-    several = forms.MultipleChoiceField(choices=[(1, "One"), (2, "Two"), (3, "Three")], required=False)
-    flag = forms.NullBooleanField(required=False)
-    disabled = forms.ChoiceField(choices=[("x", "X")], disabled=True, required=False)
+    plain = forms.ChoiceField(
+        choices=[("", "Any"), ("a", "A & B"), ("b", '"Quoted"')], required=False, widget=OptionsSelect
+    )
+    grouped = forms.ChoiceField(
+        choices=[("Group <1>", [("1", "One"), ("2", "Two")]), ("3", "Three")], widget=OptionsSelect
+    )
+    several = forms.MultipleChoiceField(
+        choices=[(1, "One"), (2, "Two"), (3, "Three")], required=False, widget=SeveralInPlace
+    )
+    flag = forms.NullBooleanField(required=False, widget=FlagInPlace)
+    disabled = forms.ChoiceField(choices=[("x", "X")], disabled=True, required=False, widget=OptionsSelect)
 
 
 class DjangosOwn(TemplatesSetting):
     """The same renderer, with Django's select.html instead of the project's."""
 
     def get_template(self, template_name):
-        if template_name == "django/forms/widgets/select.html":
+        if template_name == OptionsSelect.template_name:
             return engines["django"].from_string(DJANGO_SELECT.read_text())
         return super().get_template(template_name)
 
 
 def test_the_project_select_is_the_one_in_use():
-    template = get_default_renderer().get_template("django/forms/widgets/select.html")
-    assert "written in place" in template.template.source
+    """Its own template, by name; Django's select.html is Django's (no global override)."""
+    assert "written in place" in get_default_renderer().get_template(OptionsSelect.template_name).template.source
+    djangos = get_default_renderer().get_template("django/forms/widgets/select.html")
+    assert djangos.template.source == DJANGO_SELECT.read_text()
 
 
 @pytest.mark.parametrize(
@@ -55,6 +75,8 @@ def test_members_are_chosen_by_full_name_in_every_select(client, clinic, admin_u
     """SPEC 8 (issue 12 item 10): the pump manager, assigned member and filters list full
     names, the username only for a member without one."""
     from patients.forms import PatientForm
+    from patients.models import Pump
+    from refills.filters import CaseloadFilter
     from refills.forms import AppointmentForm
     from refills.views_appointments import AppointmentFilterForm
     from tests.factories import PatientFactory
@@ -67,6 +89,12 @@ def test_members_are_chosen_by_full_name_in_every_select(client, clinic, admin_u
     def labels(field):
         return {label for value, label in field.choices if value != ""}
 
+    # The long selects write their options in place (clinic.widgets.OptionsSelect).
+    assert isinstance(PatientForm(clinic=clinic, today=today).fields["manager"].widget, OptionsSelect)
+    assert isinstance(AppointmentForm(patient=patient, today=today).fields["assigned_to"].widget, OptionsSelect)
+    assert isinstance(AppointmentFilterForm(clinic=clinic).fields["assigned"].widget, OptionsSelect)
+    filters = CaseloadFilter(queryset=Pump.objects.none(), clinic=clinic, today=today).form.fields
+    assert all(isinstance(filters[name].widget, OptionsSelect) for name in ("manager", "booking", "high_risk", "model"))
     assert labels(PatientForm(clinic=clinic, today=today).fields["manager"]) == {
         admin_user.get_full_name(),
         manager.get_full_name(),

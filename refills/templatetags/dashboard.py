@@ -4,17 +4,13 @@
 form) without breaking while those URL names do not exist yet.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django import template
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
-from django_tables2 import utils as tables_utils
-from django_tables2.columns import ManyToManyColumn
-from django_tables2.utils import Accessor as A
 
 from refills import schedule
 from refills.labels import BOOKING_LABELS, STATUS_LABELS
@@ -73,7 +69,6 @@ class CountCard:
     count: int
     url: str
     tone: str = "neutral"
-    hint: str = field(default="")
 
     @property
     def flag(self) -> str:
@@ -90,76 +85,8 @@ def count_card(card: CountCard) -> dict:
     return {"card": card}
 
 
-def _cell_renderer(table, bound_column):
-    """A function record -> cell content doing what django-tables2's BoundRow.get_cell does
-    for this column, with the per-column work done once; None where that shortcut does not
-    apply (a link, choices shown by their label, many-to-many, or arguments needing the row).
-
-    django-tables2 rebuilds the accessor, walks it twice and checks the model field on
-    every cell; on a 50-row, 12-column page that was a fifth of the page's time.
-    tests/test_table_body.py checks the result equals the library's own on every list table.
-    """
-    column = bound_column.column
-    if bound_column.link or isinstance(column, ManyToManyColumn):
-        return None
-    accessor = A(bound_column.accessor)
-    model = getattr(table.data, "model", None)
-    if model is not None and getattr(accessor.get_field(model), "choices", None):
-        return None  # shown through get_FOO_display(): the library's path
-    args, catch_all = tables_utils.signature(bound_column.render)  # cached by refills.tables
-    if catch_all or "bound_row" in args:
-        return None
-    render, default, empty_values = bound_column.render, bound_column.default, column.empty_values
-    fixed = {"column": column, "bound_column": bound_column, "table": table}
-    missing = [arg for arg in args if arg not in ("value", "record", *fixed)]
-    if missing:
-        return lambda record: None  # what call_with_appropriate returns
-
-    def cell(record):
-        try:
-            value = accessor.resolve(record)
-        except Exception:  # as django-tables2: a failed lookup is an empty cell
-            value = None
-        if value in empty_values:
-            return default
-        known = {"value": value, "record": record, **fixed}
-        return render(**{arg: known[arg] for arg in args})
-
-    return cell
-
-
 @register.simple_tag
-def table_body(table):
-    """The <tr> rows of a django-tables2 table's page, as a cell-by-cell template loop wrote them.
-
-    Each column's cell attributes and cell renderer are worked out once per table instead of
-    once per cell, and no template variable is resolved per cell: on a 50-row, 12-column
-    page that loop was about half of the page's time (bench/RESULTS.md). Cells are escaped
-    as ``{{ cell }}`` was.
-    """
-    columns = list(table.columns)
-    cell_attrs, renderers = {}, {}
-    for column in columns:
-        declared = {**dict(table.attrs), **dict(column.column.attrs)}
-        td = declared.get("td", declared.get("cell", {}))
-        # Attributes computed per record (callables) are still computed per cell.
-        cell_attrs[column.name] = None if any(callable(v) for v in td.values()) else column.attrs["td"].as_html()
-        renderers[column.name] = _cell_renderer(table, column)
-    if any(attrs is None for attrs in cell_attrs.values()):
-        renderers = {}  # callable attributes read column.current_value: the library's path
-    rows = []
-    for row in table.paginated_rows:
-        cells = []
-        for index, column in enumerate(columns):
-            renderer = renderers.get(column.name)
-            cell = renderer(row.record) if renderer else row.get_cell(column.name)
-            attrs = cell_attrs[column.name]
-            if attrs is None:
-                column.current_value, column.current_record = cell, row.record
-                attrs = column.attrs["td"].as_html()
-            if index == 0:
-                cells.append(format_html('<th scope="row" {}>{}</th>', attrs, cell))
-            else:
-                cells.append(format_html("<td {}>{}</td>", attrs, cell))
-        rows.append(format_html("<tr {}>{}</tr>", row.attrs.as_html(), mark_safe("".join(cells))))  # noqa: S308
-    return mark_safe("\n".join(rows))  # noqa: S308 (every part went through format_html)
+def table_rows(table):
+    """The <tr> rows of a list's page, written by the row renderer its table declares
+    (``ListTable.row_renderer``: the one row path, refills/rows.py)."""
+    return table.row_renderer(table).html()

@@ -1,0 +1,129 @@
+"""The one path by which the list pages write their rows (STYLE convention 13).
+
+Every list is a django-tables2 table (``ListTable`` subclasses in refills/tables.py) shown
+by templates/refills/_table.html, which writes the page's ``<tr>`` rows with
+``{% table_rows table %}``: ``RowRenderer(table).html()`` here.
+
+Why not the library's own row loop: django-tables2 writes each cell through
+``BoundRow.get_cell``, which rebuilds the column's accessor, walks it twice, looks up the
+model field and inspects the render method's signature, for every cell; with the template
+loop around it, that was about half of a 50-row, 12-column page (bench/FINDINGS.md 8, 16).
+This renderer does the per-column work once per page, through the library's public column
+API (``BoundColumn.accessor``, ``.render``, ``.default``, ``.attrs``, ``Column.empty_values``),
+and calls one cell function per cell. It patches nothing in the library.
+
+What a cell function does is exactly what ``BoundRow.get_cell`` does for that column:
+resolve the accessor (a failed lookup is an empty value), give ``default`` for an empty
+value, else call the render method with the arguments it names (``value``, ``record``,
+``column``, ``bound_column``, ``table``; a render method naming one it cannot get is not
+called and the cell is empty, as ``call_with_appropriate`` does). Where that shortcut does
+not apply (a link column, a field with choices shown by its label, many-to-many, a render
+method taking ``bound_row`` or ``**kwargs``, cell attributes computed per record), the cell
+goes through the library's ``BoundRow.get_cell``: slower, still right.
+``tests/test_table_body.py`` checks that the rows equal the library's own, cell by cell,
+on every list, and that every column of the lists takes the shortcut.
+"""
+
+import inspect
+
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django_tables2.columns import ManyToManyColumn
+from django_tables2.utils import Accessor
+
+FIXED_ARGUMENTS = ("column", "bound_column", "table")
+
+
+def render_arguments(render) -> tuple[tuple[str, ...], bool]:
+    """The argument names of a render method (without self and ``*args``) and whether it
+    takes ``**kwargs``: read once per column and page."""
+    names, catch_all = [], False
+    for parameter in inspect.signature(render).parameters.values():
+        if parameter.kind == parameter.VAR_KEYWORD:
+            catch_all = True
+        elif parameter.kind != parameter.VAR_POSITIONAL:
+            names.append(parameter.name)
+    return tuple(names), catch_all
+
+
+def cell_function(table, bound_column):
+    """record -> cell content, as ``BoundRow.get_cell`` gives it for this column; None where
+    the shortcut does not apply (see the module's docstring)."""
+    column = bound_column.column
+    if bound_column.link or isinstance(column, ManyToManyColumn):
+        return None
+    accessor = Accessor(bound_column.accessor)
+    model = getattr(table.data, "model", None)
+    if model is not None and getattr(accessor.get_field(model), "choices", None):
+        return None  # shown through get_FOO_display(): the library's path
+    render = bound_column.render
+    names, catch_all = render_arguments(render)
+    if catch_all or "bound_row" in names:
+        return None
+    fixed = {"column": column, "bound_column": bound_column, "table": table}
+    if any(name not in ("value", "record", *FIXED_ARGUMENTS) for name in names):
+        return lambda record: None  # what call_with_appropriate returns
+    default, empty_values = bound_column.default, column.empty_values
+    wants_value, wants_record = "value" in names, "record" in names
+    fixed = {name: fixed[name] for name in names if name in FIXED_ARGUMENTS}
+
+    def cell(record):
+        try:
+            value = accessor.resolve(record)
+        except Exception:  # as django-tables2: a failed lookup is an empty cell
+            value = None
+        if value in empty_values:
+            return default
+        arguments = dict(fixed)
+        if wants_value:
+            arguments["value"] = value
+        if wants_record:
+            arguments["record"] = record
+        return render(**arguments)
+
+    return cell
+
+
+class RowRenderer:
+    """The ``<tr>`` rows of a table's current page: the row header (``<th scope="row">``)
+    first unless the table says ``row_header = False``, then one ``<td>`` per visible column, each with its column's attributes
+    (``data-label`` for the stacked rows of phones), each row with the table's row
+    attributes. Cell contents are escaped unless they are safe HTML, as ``{{ cell }}``."""
+
+    def __init__(self, table):
+        self.table = table
+        self.columns = list(table.columns)
+        self.cell_attrs = {column.name: self.static_attrs(column) for column in self.columns}
+        per_record = any(attrs is None for attrs in self.cell_attrs.values())
+        # Attributes computed per record read column.current_value: the library's path.
+        self.cells = {} if per_record else {column.name: cell_function(table, column) for column in self.columns}
+
+    def static_attrs(self, bound_column) -> str | None:
+        """The <td> attributes as HTML, or None when one is computed per record."""
+        declared = {**dict(self.table.attrs), **dict(bound_column.column.attrs)}
+        td = declared.get("td", declared.get("cell", {}))
+        return None if any(callable(value) for value in td.values()) else bound_column.attrs["td"].as_html()
+
+    def row_cells(self, row) -> list:
+        """The (attributes HTML, content) of each cell of a BoundRow."""
+        cells = []
+        for column in self.columns:
+            function = self.cells.get(column.name)
+            content = function(row.record) if function else row.get_cell(column.name)
+            attrs = self.cell_attrs[column.name]
+            if attrs is None:
+                column.current_value, column.current_record = content, row.record
+                attrs = column.attrs["td"].as_html()
+            cells.append((attrs, content))
+        return cells
+
+    def html(self):
+        rows = []
+        header = 0 if getattr(self.table, "row_header", True) else None
+        for row in self.table.paginated_rows:
+            cells = [
+                format_html('<th scope="row" {}>{}</th>' if index == header else "<td {}>{}</td>", attrs, content)
+                for index, (attrs, content) in enumerate(self.row_cells(row))
+            ]
+            rows.append(format_html("<tr {}>{}</tr>", row.attrs.as_html(), mark_safe("".join(cells))))  # noqa: S308
+        return mark_safe("\n".join(rows))  # noqa: S308 (every part went through format_html)
