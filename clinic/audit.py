@@ -16,18 +16,11 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, signals
 
-COMPUTED_PUMP_FIELDS = [
-    "last_refill_date",
-    "alarm_date",
-    "empty_date",
-    "refill_due",
-    "due_soon_from",
-    "replacement_due",
-    "replacement_estimated",
-    "first_refill_booking",
-    "updated_at",
-    "created_at",
-]
+
+def computed_pump_fields(pump_model) -> list[str]:
+    """The pump's columns its events derive (Pump.SCHEDULE_FIELDS, its one list, and the booking
+    state) and the timestamps: recomputed on every event, so not audited as changes."""
+    return [*pump_model.SCHEDULE_FIELDS, "first_refill_booking", "updated_at", "created_at"]
 
 
 def register_models() -> None:
@@ -36,7 +29,7 @@ def register_models() -> None:
     auditlog.register(get("clinic", "Clinic"), exclude_fields=["created_at"])
     auditlog.register(get("clinic", "Membership"), exclude_fields=["created_at"])
     auditlog.register(get("patients", "Patient"), exclude_fields=["created_at", "updated_at", "high_risk"])
-    auditlog.register(get("patients", "Pump"), exclude_fields=COMPUTED_PUMP_FIELDS)
+    auditlog.register(get("patients", "Pump"), exclude_fields=computed_pump_fields(get("patients", "Pump")))
     auditlog.register(get("refills", "Refill"), exclude_fields=["created_at"])
     auditlog.register(get("refills", "ProgramChange"), exclude_fields=["created_at"])
     auditlog.register(get("refills", "Appointment"), exclude_fields=["created_at", "updated_at", "starts_at"])

@@ -4,6 +4,7 @@ A pump stores the dates its schedule engine computed (alarm, empty, refill due,
 replacement due) so that lists filter and sort in SQL; status is derived per query.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -204,10 +205,14 @@ class Pump(models.Model):
 
     @property
     def stop_date_after_eri(self):
-        """For models that stop after ERI (SynchroMed II): ERI + 90 days. Callers show it only once
-        ERI is reached (schedule.synchromed_stop_date)."""
+        """The one computation of when a pump whose model stops after ERI (SynchroMed II) stops:
+        ERI + the model's ``stops_after_eri_days`` (90), the one source of that number."""
         if self.eri_date is None or not self.model.stops_after_eri_days:
             return None
-        from datetime import timedelta
-
         return self.eri_date + timedelta(days=self.model.stops_after_eri_days)
+
+    def stop_date_on(self, today):
+        """The stop date as the pages show it: only once ERI has been reached (else None)."""
+        if self.eri_date is None or today < self.eri_date:
+            return None
+        return self.stop_date_after_eri

@@ -152,9 +152,6 @@ class PumpQuerySet(models.QuerySet):
             return self._known_count
         return super().count()
 
-    def for_clinic(self, clinic):
-        return self.filter(clinic=clinic)
-
     def with_status(self, today: date):
         """Annotate status, status_rank, days_to_due, booking and next appointment."""
         appointment = apps.get_model("refills", "Appointment")

@@ -15,7 +15,7 @@ from clinic.audit import log_export, patient_history
 from patients import services
 from patients.forms import ExplantForm, PatientForm, PumpForm
 from patients.models import Patient, Pump
-from refills import booking, dangers, schedule
+from refills import booking, dangers
 from refills import services as refill_services
 from refills.forms import RefillForm
 from refills.models import Appointment, ProgramChange, Refill
@@ -84,9 +84,7 @@ class PatientDetailView(PatientMixin, TemplateView):
             context.update(
                 program=current_program(pump, pump_refills, pump_changes),
                 chart=services.pump_chart(pump, self.today, pump_refills, pump_changes),
-                stop_date=schedule.synchromed_stop_date(pump.eri_date, self.today)
-                if pump.model.stops_after_eri_days
-                else None,
+                stop_date=pump.stop_date_on(self.today),
                 # The latest working day on or before refill due, not before today.
                 book_date=booking.proposed_booking_date(pump.refill_due, self.today, self.clinic.working_days),
             )

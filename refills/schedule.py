@@ -30,7 +30,6 @@ BOOKED = "booked"
 BOOKED_LATE = "late"
 UNBOOKED = "unbooked"
 
-SYNCHROMED_STOP_AFTER_ERI_DAYS = 90
 URGENT_REPLACEMENT_DAYS = 90
 
 
@@ -227,13 +226,6 @@ def replacement_due(implant_date: date, service_life_months: int | None, eri_dat
     if service_life_months is None:
         return None
     return Replacement(add_months(implant_date, service_life_months), estimated=True)
-
-
-def synchromed_stop_date(eri_date: date | None, today: date) -> date | None:
-    """A SynchroMed II stops 90 days after ERI; shown once ERI has been reached."""
-    if eri_date is None or today < eri_date:
-        return None
-    return eri_date + timedelta(days=SYNCHROMED_STOP_AFTER_ERI_DAYS)
 
 
 def replacement_state(today: date, due: date | None, window_days: int) -> str | None:

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.shortcuts import redirect
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import dateformat
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -37,11 +37,8 @@ DEFAULT_APPOINTMENT_TIME = time(9, 0)
 
 
 def patient_page(patient) -> str:
-    """The patient's page, or the home page while that page does not exist yet."""
-    try:
-        return reverse("patient_detail", kwargs={"pk": patient.pk})
-    except NoReverseMatch:
-        return reverse("home")
+    """The patient's page."""
+    return reverse("patient_detail", kwargs={"pk": patient.pk})
 
 
 def booking_url(patient, kind: str, day: date | None) -> str:

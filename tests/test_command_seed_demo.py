@@ -14,7 +14,7 @@ from django.test import RequestFactory
 
 from clinic.models import Clinic, Membership
 from patients.models import Patient, Pump
-from refills import demo, schedule
+from refills import demo
 from refills.models import Appointment, ProgramChange, Refill
 from refills.services import status_on
 
@@ -103,7 +103,7 @@ def test_seed_covers_every_status_and_the_work_lists(db, moment, local_today):
         past_eri = [p for p in urgent if p.eri_date and p.eri_date <= today]
         assert past_eri and all(p.model.code.startswith("synchromed") for p in past_eri)
         assert all(p.stop_date_after_eri > today for p in past_eri)
-        assert schedule.synchromed_stop_date(past_eri[0].eri_date, today) == past_eri[0].stop_date_after_eri
+        assert past_eri[0].stop_date_on(today) == past_eri[0].stop_date_after_eri
         window = today + timedelta(days=clinic.replacement_window_days)
         assert sum(1 for p in pumps if p.replacement_estimated and p.replacement_due <= window) >= 2
 

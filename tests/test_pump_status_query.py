@@ -326,7 +326,7 @@ TODAY = date(2026, 3, 15)
 
 @pytest.mark.django_db
 def test_caseload_fixture_has_the_statuses_it_claims(clinic, caseload):
-    rows = dict(Pump.objects.for_clinic(clinic).with_status(TODAY).values_list("pk", "status_now"))
+    rows = dict(Pump.objects.filter(clinic=clinic).with_status(TODAY).values_list("pk", "status_now"))
     assert {name: rows[pump.pk] for name, pump in caseload.items()} == {name: name for name in caseload}
 
 
@@ -344,7 +344,7 @@ def test_caseload_fixture_has_the_statuses_it_claims(clinic, caseload):
     ],
 )
 def test_with_status_in_filters(clinic, caseload, statuses):
-    selected = set(Pump.objects.for_clinic(clinic).with_status_in(statuses, TODAY).values_list("pk", flat=True))
+    selected = set(Pump.objects.filter(clinic=clinic).with_status_in(statuses, TODAY).values_list("pk", flat=True))
     assert selected == {caseload[s].pk for s in statuses}
 
 
@@ -356,7 +356,7 @@ def test_with_status_in_rejects_an_unknown_status(clinic):
 
 @pytest.mark.django_db
 def test_urgent_first_orders_by_severity(clinic, caseload):
-    ordered = list(Pump.objects.for_clinic(clinic).with_status(TODAY).urgent_first())
+    ordered = list(Pump.objects.filter(clinic=clinic).with_status(TODAY).urgent_first())
     assert [p.status_now for p in ordered] == ["empty", "alarming", "overdue", "no_fill", "due_soon", "ok"]
 
 
@@ -367,7 +367,7 @@ def test_urgent_first_within_a_status_by_refill_due_then_high_risk_then_mrn(clin
     plain = make_pump(clinic, "A02", volume="19")  # due 20 Mar
     risky = make_pump(clinic, "A03", volume="19", high_risk=True)  # due 20 Mar, high risk
     plain_first_mrn = make_pump(clinic, "A00", volume="19")  # due 20 Mar
-    ordered = list(Pump.objects.for_clinic(clinic).with_status(TODAY).urgent_first())
+    ordered = list(Pump.objects.filter(clinic=clinic).with_status(TODAY).urgent_first())
     assert {p.status_now for p in ordered} == {"due_soon"}
     assert [p.pk for p in ordered] == [risky.pk, plain_first_mrn.pk, plain.pk, later.pk]
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from patients.models import Pump, PumpModel
 from refills import schedule
 from refills.schedule import FillCycle, RateChange
 
@@ -336,12 +337,18 @@ def test_add_months(day, months, result):
     assert schedule.add_months(day, months) == result
 
 
+def stop_date(eri, today):
+    """A SynchroMed II's stop date (its model's 90 days after ERI, the one source) on ``today``."""
+    synchromed = PumpModel(code="synchromed-ii-20", stops_after_eri_days=90)
+    return Pump(model=synchromed, eri_date=eri).stop_date_on(today)
+
+
 def test_synchromed_stop_date_only_once_eri_reached():
     eri = date(2030, 6, 1)
-    assert schedule.synchromed_stop_date(eri, eri - timedelta(days=1)) is None
-    assert schedule.synchromed_stop_date(eri, eri) == date(2030, 8, 30)
-    assert schedule.synchromed_stop_date(eri, date(2030, 9, 30)) == date(2030, 8, 30)
-    assert schedule.synchromed_stop_date(None, eri) is None
+    assert stop_date(eri, eri - timedelta(days=1)) is None
+    assert stop_date(eri, eri) == date(2030, 8, 30)
+    assert stop_date(eri, date(2030, 9, 30)) == date(2030, 8, 30)
+    assert stop_date(None, eri) is None
 
 
 T = date(2026, 5, 1)

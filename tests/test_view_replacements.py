@@ -89,7 +89,7 @@ def test_synchromed_stop_date_once_eri_is_reached(client, staff, pipeline):
     assert stops["ERI-SOON"] is None  # ERI not reached yet
     assert stops["PROM-PAST"] is None  # Prometra does not stop after ERI
     assert stops["EST-60"] is None
-    assert stops["ERI-PAST"] == schedule.synchromed_stop_date(pipeline["eri_reached"].eri_date, TODAY)
+    assert stops["ERI-PAST"] == pipeline["eri_reached"].stop_date_on(TODAY)
 
 
 def test_a_stopped_pump_says_so(client, staff, clinic):
