@@ -17,6 +17,7 @@ from clinic.access import ClinicAccessMixin, Role, switch_clinic
 from clinic.audit import clinic_history
 from clinic.forms import ClinicSettingsForm, InviteForm, MembershipForm, TokenForm
 from clinic.models import Membership
+from clinic.tables import MembersTable
 from refills.services import change_clinic_settings  # the only writer of the recomputed dates
 
 
@@ -44,6 +45,7 @@ class MembersView(ClinicAccessMixin, FormView):
             "user__last_name", "user__username"
         )
         context["roles"] = Membership.Role.choices
+        context["table"] = MembersTable(context["memberships"], request=self.request, roles=context["roles"])
         return context
 
     def form_valid(self, form):

@@ -11,23 +11,25 @@ booking cell the next appointment, and the columns they replace stay in the expo
 screens can show a row as a stacked card (static/css/app.css).
 """
 
+from zoneinfo import ZoneInfo
+
 import django_tables2 as tables
 from django.db.models import F
-from django.middleware.csrf import get_token
 from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import time as time_filter
 from django.template.defaultfilters import urlencode as urlencode_filter
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from tablib import Dataset
 
 from clinic.display import day, day_html, member_name, qty, signed_qty
+from clinic.rows import ListTable, PageListTable, csrf_input
 from patients.templatetags.patient_extras import days_to_due_text
 from refills import schedule
 from refills.filters import member_label
 from refills.labels import BOOKING_LABELS, STATUS_LABELS
-from refills.rows import RowRenderer
 from refills.spreadsheet_cells import spreadsheet_safe
 from refills.templatetags.dashboard import (
     booking_badge,
@@ -72,21 +74,8 @@ class DayColumn(tables.Column):
         return value
 
 
-def csrf_input(request):
-    """What {% csrf_token %} writes, for a form inside a cell."""
-    return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
-
-
 def row_status_class(record) -> str:
     return f"status-{record.status_now}"
-
-
-class ListTable(tables.Table):
-    """A list page's table: its rows are written by ``row_renderer`` (refills/rows.py, the
-    one row path of every list) through templates/refills/_table.html."""
-
-    row_renderer = RowRenderer
-    row_header = True  # the first cell is the row's header (<th scope="row">)
 
 
 class PumpColumnsMixin(ListTable):
@@ -478,15 +467,6 @@ label_cells(CaseloadTable, OverdueTable, ReplacementTable)
 # -- The lists that were hand-written tables: the same markup, through the one row path. --
 
 
-class PageListTable(ListTable):
-    """A list whose view pages it (ListView's ``paginate_by``; includes/pagination.html):
-    the table shows the page's records as given, in the view's order, without sorting."""
-
-    def __init__(self, data, *, caption="", caption_class="", empty_text="", **kwargs):
-        super().__init__(data, orderable=False, empty_text=empty_text, **kwargs)
-        self.caption, self.caption_class = caption, caption_class
-
-
 class ReviewTable(PageListTable):
     """Refills awaiting review (refills/review.html); the acknowledge form for managers."""
 
@@ -656,3 +636,88 @@ class AppointmentTable(PageListTable):
     class Meta:
         template_name = "refills/_table.html"
         attrs = {"class": "table"}
+
+
+class OutboxTable(PageListTable):
+    """Reminder emails, newest first (refills/outbox.html); times in the clinic's time zone."""
+
+    row_header = False  # the row number comes first, as before
+
+    number = tables.Column(accessor="pk", verbose_name="#")
+    kind = tables.Column(accessor="pk", verbose_name=_("Kind"))  # its label, from the record
+    recipient = tables.Column(accessor="pk", verbose_name=_("For"))
+    recipient_email = tables.Column(verbose_name=_("Recipient"), empty_values=())
+    key_date = tables.Column(verbose_name=_("Date"), attrs={"td": {"class": "nowrap"}}, empty_values=())
+    status = tables.Column(accessor="pk", verbose_name=_("Status"))
+    attempts = tables.Column(verbose_name=_("Attempts"), empty_values=())
+    created_at = tables.Column(verbose_name=_("Created"), empty_values=())
+    sent_at = tables.Column(verbose_name=_("Sent"), empty_values=())
+    last_error = tables.Column(verbose_name=_("Last error"), empty_values=())
+    action = tables.Column(accessor="pk", verbose_name=_("Action"))
+
+    def __init__(self, data, *, request, time_zone, filtered_status):
+        super().__init__(
+            data,
+            request=request,
+            caption=_("Reminder emails, newest first"),
+            caption_class="visually-hidden",
+            empty_text=format_html("No reminders{}.", " with this status" if filtered_status else ""),
+        )
+        self.time_zone = ZoneInfo(time_zone)
+
+    def local(self, moment, fmt):
+        return date_filter(localtime(moment, self.time_zone), fmt) if moment else ""
+
+    def render_kind(self, record):
+        text = record.get_kind_display()
+        if record.pump_status and record.pump_status != "ok":
+            text = f"{text} (pump {record.pump_status_label.lower()})"
+        return text
+
+    def render_recipient(self, record):
+        if record.patient:
+            return format_html(
+                '<a href="{}">{}</a>', reverse("patient_detail", args=[record.patient_id]), record.patient.mrn
+            )
+        return member_name(record.recipient_user) if record.recipient_user else "-"
+
+    def render_key_date(self, value):
+        return date_filter(value, "D j M Y")
+
+    def render_status(self, record):
+        if record.status == "failed":
+            return format_html('<span class="badge badge-alarming">{}</span>', _("Failed"))
+        return record.get_status_display()
+
+    def render_created_at(self, value):
+        return self.local(value, "D j M Y H:i")
+
+    def render_sent_at(self, value):
+        return self.local(value, "D j M Y H:i") or "-"
+
+    def render_last_error(self, value):
+        return value or ""
+
+    def render_action(self, record):
+        if record.status != "failed":
+            return format_html("{}", "\n    ")
+        return format_html(
+            '\n      <form method="post" action="{}" class="inline">{}'
+            '<button type="submit" class="btn-small">Retry #{}</button></form>\n    ',
+            reverse("outbox_retry", args=[record.pk]),
+            csrf_input(self.request),
+            record.pk,
+        )
+
+    class Meta:
+        template_name = "refills/_table.html"
+        attrs = {"class": "table"}
+        row_attrs = {
+            "class": lambda record: (
+                "status-alarming outbox-failed"
+                if record.status == "failed"
+                else "outbox-skipped"
+                if record.status == "skipped"
+                else ""
+            )
+        }

@@ -22,6 +22,7 @@ from django.views.generic import ListView
 from clinic.access import ClinicAccessMixin, Role
 from patients.models import Patient
 from refills.outbox import Reminder, SweepRun, patient_id_from_token
+from refills.tables import OutboxTable
 from refills.tasks import enqueue_send
 
 Status = Reminder.Status
@@ -65,6 +66,12 @@ class OutboxView(ClinicAccessMixin, ListView):
             filter_form=self.filter_form,
             status_counts=[(value, label, counts.get(value, 0)) for value, label in Status.choices],
             failed_count=counts.get(Status.FAILED, 0),
+            table=OutboxTable(
+                context["reminders"],
+                request=self.request,
+                time_zone=self.clinic.time_zone,
+                filtered_status=self.filter_form.is_bound and self.filter_form.cleaned_data.get("status"),
+            ),
         )
         return context
 

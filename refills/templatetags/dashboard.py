@@ -88,5 +88,5 @@ def count_card(card: CountCard) -> dict:
 @register.simple_tag
 def table_rows(table):
     """The <tr> rows of a list's page, written by the row renderer its table declares
-    (``ListTable.row_renderer``: the one row path, refills/rows.py)."""
+    (``ListTable.row_renderer``: the one row path, clinic/rows.py)."""
     return table.row_renderer(table).html()

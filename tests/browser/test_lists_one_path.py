@@ -1,6 +1,6 @@
 """Every list page of the demo clinic at a 1366 px laptop and a 390 px phone (issue 14 item 5).
 
-The lists render through one path (refills/rows.py); this photographs each of them at both
+The lists render through one path (clinic/rows.py); this photographs each of them at both
 widths under test-artifacts/screenshots/list-<page>-<width>.png, so a change to that path
 can be compared with the pictures taken before it, and checks each shows its table.
 """

@@ -1,6 +1,7 @@
 """The one path by which the list pages write their rows (STYLE convention 13).
 
-Every list is a django-tables2 table (``ListTable`` subclasses in refills/tables.py) shown
+Every list is a django-tables2 table (a ``ListTable`` below; refills/tables.py and
+clinic/tables.py declare them) shown
 by templates/refills/_table.html, which writes the page's ``<tr>`` rows with
 ``{% table_rows table %}``: ``RowRenderer(table).html()`` here.
 
@@ -26,10 +27,12 @@ on every list, and that every column of the lists takes the shortcut.
 
 import inspect
 
+import django_tables2 as tables
+from django.middleware.csrf import get_token
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django_tables2.columns import ManyToManyColumn
-from django_tables2.utils import Accessor
+from django_tables2.utils import Accessor, AttributeDict
 
 FIXED_ARGUMENTS = ("column", "bound_column", "table")
 
@@ -117,6 +120,18 @@ class RowRenderer:
             cells.append((attrs, content))
         return cells
 
+    def row_attrs(self, row) -> str:
+        """The row's attributes: the table's ``row_attrs``, with the library's alternating
+        ``even``/``odd`` classes unless the table says ``row_parity = False``."""
+        attrs = row.attrs
+        if getattr(self.table, "row_parity", True):
+            return attrs.as_html()
+        classes = [name for name in attrs.get("class", "").split() if name not in ("even", "odd")]
+        attrs = AttributeDict({key: value for key, value in attrs.items() if key != "class"})
+        if classes:
+            attrs = AttributeDict({**row.attrs, "class": " ".join(classes)})
+        return attrs.as_html()
+
     def html(self):
         rows = []
         header = 0 if getattr(self.table, "row_header", True) else None
@@ -125,5 +140,33 @@ class RowRenderer:
                 format_html('<th scope="row" {}>{}</th>' if index == header else "<td {}>{}</td>", attrs, content)
                 for index, (attrs, content) in enumerate(self.row_cells(row))
             ]
-            rows.append(format_html("<tr {}>{}</tr>", row.attrs.as_html(), mark_safe("".join(cells))))  # noqa: S308
+            rows.append(format_html("<tr {}>{}</tr>", self.row_attrs(row), mark_safe("".join(cells))))  # noqa: S308
         return mark_safe("\n".join(rows))  # noqa: S308 (every part went through format_html)
+
+
+class ListTable(tables.Table):
+    """A list page's table: its rows are written by ``row_renderer`` (clinic/rows.py, the
+    one row path of every list) through templates/refills/_table.html."""
+
+    row_renderer = RowRenderer
+    row_header = True  # the first cell is the row's header (<th scope="row">)
+    row_parity = True  # the library's alternating even/odd row classes
+
+
+class PageListTable(ListTable):
+    """A list whose view pages it (ListView's ``paginate_by``; includes/pagination.html):
+    the table shows the page's records as given, in the view's order, without sorting.
+    Rows carry only their own classes (these lists never had the library's even/odd)."""
+
+    row_parity = False
+
+    def __init__(self, data, *, request, caption="", caption_class="", empty_text="", **kwargs):
+        # The request is not given to the library, which would page the page again (by 25).
+        super().__init__(data, orderable=False, empty_text=empty_text, **kwargs)
+        self.request = request  # for the forms in cells (csrf_input) and their "next"
+        self.caption, self.caption_class = caption, caption_class
+
+
+def csrf_input(request):
+    """What {% csrf_token %} writes, for a form inside a cell."""
+    return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
