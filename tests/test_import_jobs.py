@@ -191,7 +191,7 @@ def test_broker_down_reports_the_job_failed_at_once(clinic, admin_user, monkeypa
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite: progress goes to a file (next test)")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the pump models and content types
 def test_progress_is_visible_to_another_connection_while_the_import_runs(clinic, admin_user, monkeypatch):
     """PostgreSQL: the page reads the job on its own connection while the import's transaction is open."""
     pending = stage(clinic, admin_user, caseload_rows(40))
