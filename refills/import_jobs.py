@@ -52,8 +52,8 @@ HEARTBEAT_SECONDS = 20  # how often a running job says it is alive, whatever it 
 # a worker that died; a queued one no worker started within QUEUED_SECONDS is reported
 # (the worker is not running).
 QUEUED_SECONDS = 1800
-# The longest a job may run (a 50,000-row file takes about a minute); below the broker's
-# visibility timeout, so a running job is never handed to a second worker.
+# The longest a job may run (32,739 rows took 3-5 minutes on a slow, shared machine); below
+# the broker's visibility timeout, so a running job is never handed to a second worker.
 TIME_LIMIT = settings.IMPORT_JOB_TIME_LIMIT
 MAX_ATTEMPTS = 3  # deliveries of one job (a worker dying each time) before it is failed
 CHANGING_ROWS_SHOWN = 1000  # rows listed on the page; the counts cover every row
@@ -341,7 +341,10 @@ def run_job(job_id: int) -> str:
             type(error).__name__,
             "".join(traceback.format_tb(error.__traceback__)),
         )
-        fail(job_id, TOO_LONG if type(error).__name__ == "SoftTimeLimitExceeded" else CRASHED)
+        try:
+            fail(job_id, TOO_LONG if type(error).__name__ == "SoftTimeLimitExceeded" else CRASHED)
+        except DatabaseError as unreachable:  # the database is away: the stale check reports it later
+            logger.error("import job %s: could not record the failure (%s)", job_id, type(unreachable).__name__)
         return Status.FAILED
     finally:
         heartbeat.stop()
