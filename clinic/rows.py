@@ -149,6 +149,7 @@ class ListTable(tables.Table):
     one row path of every list) through templates/refills/_table.html."""
 
     row_renderer = RowRenderer
+    wrap_class = "table-wrap"  # the scrolling wrapper around the table
     row_header = True  # the first cell is the row's header (<th scope="row">)
     row_parity = True  # the library's alternating even/odd row classes
 

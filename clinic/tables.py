@@ -67,3 +67,50 @@ class MembersTable(PageListTable):
     class Meta:
         template_name = "refills/_table.html"
         attrs = {"class": "table"}
+
+
+class AuditTable(PageListTable):
+    """Audit entries in clinic words (includes/audit_table.html: the clinic's trail, a
+    patient's history and the patient page); records are clinic.audit_display.AuditRow."""
+
+    row_header = False  # the time comes first, as before
+    wrap_class = "audit-wrap"
+
+    when = tables.Column(verbose_name=_("When"), attrs={"td": {"class": "audit-when"}}, empty_values=())
+    who = tables.Column(verbose_name=_("Who"), attrs={"td": {"class": "audit-who"}}, empty_values=())
+    what = tables.Column(verbose_name=_("What"), attrs={"td": {"class": "audit-what"}}, empty_values=())
+    changes = tables.Column(verbose_name=_("Changes"), empty_values=())
+
+    def __init__(self, data, *, request=None):
+        super().__init__(
+            data,
+            request=request,
+            caption=_("Who changed what and when"),
+            caption_class="visually-hidden",
+            empty_text=_("No changes recorded yet."),
+        )
+
+    def render_what(self, record):
+        patient = (
+            format_html('<span class="audit-patient">{} {}</span>', _("Patient:"), record.patient)
+            if record.patient
+            else ""
+        )
+        return format_html("<strong>{}</strong> {}{}", record.action, record.what, patient)
+
+    def render_changes(self, record):
+        if not record.changes:
+            return format_html('<span class="muted">{}</span>', _("No details recorded"))
+        items = format_html_join(
+            "",
+            '<li><span class="change-label">{}:</span> {}</li>',
+            (
+                (change.label, format_html("{} → {}", change.old, change.new) if record.shows_both else change.new)
+                for change in record.changes
+            ),
+        )
+        return format_html('<ul class="changes">{}</ul>', items)
+
+    class Meta:
+        template_name = "refills/_table.html"
+        attrs = {"class": "table audit"}

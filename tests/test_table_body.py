@@ -85,13 +85,14 @@ def masked_csrf(html):
         ("appointments", {"kind": "review"}),
         ("outbox", {}),
         ("members", {}),
+        ("audit_log", {}),
     ],
 )
 def test_the_shortcut_renders_what_django_tables2_renders(
     client, staff, manager, admin_user, every_kind_of_row, url, query
 ):
     # The manager's review has the forms; members are an admin's page.
-    client.force_login({"review": manager, "members": admin_user}.get(url, staff))
+    client.force_login({"review": manager, "members": admin_user, "audit_log": admin_user}.get(url, staff))
     with time_machine.travel(FROZEN, tick=False):
         table = client.get(reverse(url), query).context["table"]
         # (Not table.paginated_rows: each row it makes advances the table's odd/even counter.)
@@ -109,7 +110,7 @@ def test_every_column_of_the_lists_takes_the_shortcut(client, admin_user, every_
     """Otherwise the page silently falls back to the slower per-cell path."""
     client.force_login(admin_user)
     with time_machine.travel(FROZEN, tick=False):
-        for url in ("caseload", "overdue", "replacements", "review", "appointments", "outbox", "members"):
+        for url in ("caseload", "overdue", "replacements", "review", "appointments", "outbox", "members", "audit_log"):
             table = client.get(reverse(url)).context["table"]
             renderer = table.row_renderer(table)
             slow = [column.name for column in table.columns if renderer.cells.get(column.name) is None]

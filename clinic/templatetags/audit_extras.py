@@ -3,6 +3,7 @@
 from django import template
 
 from clinic.audit_display import EMPTY, describe_entries
+from clinic.tables import AuditTable
 
 register = template.Library()
 
@@ -15,6 +16,12 @@ def audit_rows(context, entries, with_patient=False, known=None):
     clinic = context.get("clinic") or context.get("nav_clinic")
     zone = getattr(clinic, "zone", None)
     return describe_entries(entries, zone=zone, with_patient=bool(with_patient), known=known or ())
+
+
+@register.simple_tag
+def audit_table(rows):
+    """``{% audit_table rows as table %}``: the rows as a list through the one row path."""
+    return AuditTable(rows)
 
 
 @register.filter
