@@ -408,23 +408,38 @@ def summarise(result: ImportResult) -> dict:
 
 
 def fail_stale(now=None, jobs=None) -> int:
-    """Report failed the running jobs without a heartbeat for STALE_SECONDS and the queued
-    ones no worker started for QUEUED_SECONDS; returns how many."""
+    """Report failed the running jobs without a heartbeat for IMPORT_JOB_STALE_SECONDS and the
+    queued ones no worker started for QUEUED_SECONDS; returns how many.
+
+    It only reads unless a job is stale: the job page calls it on every view, and on SQLite
+    a write would wait for (and could break) the import the worker has open.
+    """
     now = now or timezone.now()
     jobs = ImportJob.objects.all() if jobs is None else jobs
     cutoff = now - timedelta(seconds=settings.IMPORT_JOB_STALE_SECONDS)
-    candidates = jobs.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff)
     # A worker writing its progress to a file (SQLite) beats there, not on the row.
-    alive, dead = [], []
-    for job in candidates.only("pk", "status", "heartbeat_at"):
-        (alive if with_progress(job).heartbeat_at >= cutoff else dead).append(job.pk)
-    stopped = candidates.exclude(pk__in=alive).update(status=Status.FAILED, failure=str(STOPPED), finished_at=now)
-    for job_id in dead:
-        remove_progress_file(job_id)
-    never = jobs.filter(status=Status.QUEUED, created_at__lt=now - timedelta(seconds=QUEUED_SECONDS)).update(
-        status=Status.FAILED, failure=str(NOT_STARTED), finished_at=now
+    dead = [
+        job.pk
+        for job in jobs.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff).only("pk", "status", "heartbeat_at")
+        if with_progress(job).heartbeat_at < cutoff
+    ]
+    never = list(
+        jobs.filter(status=Status.QUEUED, created_at__lt=now - timedelta(seconds=QUEUED_SECONDS)).values_list(
+            "pk", flat=True
+        )
     )
-    return stopped + never
+    failed = 0
+    if dead:
+        failed += ImportJob.objects.filter(pk__in=dead, status=Status.RUNNING, heartbeat_at__lt=cutoff).update(
+            status=Status.FAILED, failure=str(STOPPED), finished_at=now
+        )
+        for job_id in dead:
+            remove_progress_file(job_id)
+    if never:
+        failed += ImportJob.objects.filter(pk__in=never, status=Status.QUEUED).update(
+            status=Status.FAILED, failure=str(NOT_STARTED), finished_at=now
+        )
+    return failed
 
 
 def purge(now=None) -> int:

@@ -338,6 +338,20 @@ def test_status_endpoint_reports_progress_as_json(admin_client, clinic, admin_us
     }
 
 
+def test_following_a_live_job_writes_nothing(admin_client, clinic, admin_user):
+    """On SQLite (`make run`) a write from the page would wait for the worker's open import
+    (and could make it fail): the page and its status only read while the job is alive."""
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    job = make_job(clinic, admin_user, status=Status.RUNNING, rows_checked=5, rows_total=9, heartbeat_at=timezone.now())
+    with CaptureQueriesContext(db) as queries:
+        admin_client.get(reverse("import_job_status", kwargs={"pk": job.pk}))
+        admin_client.get(reverse("import_job", kwargs={"pk": job.pk}))
+    writes = [q["sql"] for q in queries if "importjob" in q["sql"] and not q["sql"].lstrip().startswith("SELECT")]
+    assert writes == []
+
+
 def test_viewing_a_job_whose_worker_died_reports_it_failed(admin_client, clinic, admin_user):
     job = make_job(clinic, admin_user, status=Status.RUNNING, rows_checked=5, rows_total=9, heartbeat_at=timezone.now())
     ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
