@@ -29,7 +29,8 @@ import inspect
 
 import django_tables2 as tables
 from django.middleware.csrf import get_token
-from django.utils.html import format_html
+from django.utils.functional import cached_property
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django_tables2.columns import ManyToManyColumn
 from django_tables2.utils import Accessor, AttributeDict
@@ -100,6 +101,7 @@ class RowRenderer:
         per_record = any(attrs is None for attrs in self.cell_attrs.values())
         # Attributes computed per record read column.current_value: the library's path.
         self.cells = {} if per_record else {column.name: cell_function(table, column) for column in self.columns}
+        self.own_row_attrs = None
 
     def static_attrs(self, bound_column) -> str | None:
         """The <td> attributes as HTML, or None when one is computed per record."""
@@ -121,27 +123,43 @@ class RowRenderer:
         return cells
 
     def row_attrs(self, row) -> str:
-        """The row's attributes: the table's ``row_attrs``, with the library's alternating
-        ``even``/``odd`` classes unless the table says ``row_parity = False``."""
-        attrs = row.attrs
+        """The row's attributes: the library's (``row_attrs`` with its alternating
+        ``even``/``odd`` class), or with ``row_parity = False`` the table's ``row_attrs``
+        alone, computed here (each callable's arguments read once per page)."""
         if getattr(self.table, "row_parity", True):
-            return attrs.as_html()
-        classes = [name for name in attrs.get("class", "").split() if name not in ("even", "odd")]
-        attrs = AttributeDict({key: value for key, value in attrs.items() if key != "class"})
-        if classes:
-            attrs = AttributeDict({**row.attrs, "class": " ".join(classes)})
-        return attrs.as_html()
+            return row.attrs.as_html()
+        if self.own_row_attrs is None:
+            self.own_row_attrs = {key: attribute_function(value) for key, value in self.table.row_attrs.items()}
+        attrs = {key: function(self.table, row.record) for key, function in self.own_row_attrs.items()}
+        return AttributeDict({key: value for key, value in attrs.items() if key != "class" or value}).as_html()
 
     def html(self):
+        """The rows as safe HTML. Attributes come from AttributeDict.as_html (escaped);
+        cell contents are escaped unless safe (conditional_escape, as ``{{ cell }}``)."""
         rows = []
         header = 0 if getattr(self.table, "row_header", True) else None
         for row in self.table.paginated_rows:
-            cells = [
-                format_html('<th scope="row" {}>{}</th>' if index == header else "<td {}>{}</td>", attrs, content)
+            cells = "".join(
+                f'<th scope="row" {attrs}>{conditional_escape(content)}</th>'
+                if index == header
+                else f"<td {attrs}>{conditional_escape(content)}</td>"
                 for index, (attrs, content) in enumerate(self.row_cells(row))
-            ]
-            rows.append(format_html("<tr {}>{}</tr>", self.row_attrs(row), mark_safe("".join(cells))))  # noqa: S308
-        return mark_safe("\n".join(rows))  # noqa: S308 (every part went through format_html)
+            )
+            rows.append(f"<tr {self.row_attrs(row)}>{cells}</tr>")
+        return mark_safe("\n".join(rows))  # noqa: S308 (attributes and contents escaped above)
+
+
+def attribute_function(value):
+    """(table, record) -> an attribute's value, as the library computes a ``row_attrs``
+    entry (a callable gets the arguments among ``table`` and ``record`` it names)."""
+    if not callable(value):
+        return lambda table, record: value
+    names, catch_all = render_arguments(value)
+    if catch_all:
+        return lambda table, record: value(table=table, record=record)
+    if any(name not in ("table", "record") for name in names):
+        return lambda table, record: None
+    return lambda table, record: value(**{name: {"table": table, "record": record}[name] for name in names})
 
 
 class ListTable(tables.Table):
@@ -167,7 +185,8 @@ class PageListTable(ListTable):
         self.request = request  # for the forms in cells (csrf_input) and their "next"
         self.caption, self.caption_class = caption, caption_class
 
-
-def csrf_input(request):
-    """What {% csrf_token %} writes, for a form inside a cell."""
-    return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
+    @cached_property
+    def csrf_input(self):
+        """What {% csrf_token %} writes, for the forms in cells (read once per page, as the
+        template's token is)."""
+        return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(self.request))

@@ -6,7 +6,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from clinic.display import member_name
-from clinic.rows import PageListTable, csrf_input
+from clinic.rows import PageListTable
 
 
 class MembersTable(PageListTable):
@@ -45,7 +45,7 @@ class MembersTable(PageListTable):
             '        <label for="digest-{}">Daily digest</label>\n'
             '        <button type="submit" class="btn-small">Save</button>\n      </form>\n    ',
             reverse("membership_update", args=[record.pk]),
-            csrf_input(self.request),
+            self.csrf_input,
             record.pk,
             record.user.username,
             record.pk,
@@ -60,7 +60,7 @@ class MembersTable(PageListTable):
             '\n      <form method="post" action="{}" class="inline">{}'
             '<button type="submit" class="btn-small btn-danger">Remove {}</button></form>\n    ',
             reverse("membership_remove", args=[record.pk]),
-            csrf_input(self.request),
+            self.csrf_input,
             record.user.username,
         )
 

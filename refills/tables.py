@@ -19,13 +19,14 @@ from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import time as time_filter
 from django.template.defaultfilters import urlencode as urlencode_filter
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from tablib import Dataset
 
 from clinic.display import day, day_html, member_name, qty, signed_qty
-from clinic.rows import ListTable, PageListTable, csrf_input
+from clinic.rows import ListTable, PageListTable
 from patients.templatetags.patient_extras import days_to_due_text
 from refills import schedule
 from refills.filters import member_label
@@ -522,7 +523,7 @@ class ReviewTable(PageListTable):
         )
 
     def render_performed_on(self, value, record):
-        when = format_html('<time datetime="{}">{}</time>', date_filter(value, "Y-m-d"), date_filter(value))
+        when = day_html(value)
         if record.performed_by is None:
             return when
         return format_html('{}<br><small class="help">by {}</small>', when, member_name(record.performed_by))
@@ -539,19 +540,27 @@ class ReviewTable(PageListTable):
     def render_meaning(self, value):
         return "" if value is None else schedule.discrepancy_meaning(value)
 
+    @cached_property
+    def acknowledge_form(self) -> str:
+        """The acknowledge form with its words and CSRF token in place (once per page); the
+        refill's URL, id and MRN go in per row."""
+        return format_html(
+            '\n        <form method="post" action="{{}}" class="ack-form">\n          {}\n'
+            '          <label for="note-{{}}">{} {{}}</label>\n'
+            '          <textarea id="note-{{}}" name="note" rows="2" maxlength="2000" required></textarea>\n'
+            '          <button type="submit" class="btn-small">{}</button>\n        </form>\n      ',
+            self.csrf_input,
+            _("Note for"),
+            _("Acknowledge"),
+        )
+
     def render_acknowledge(self, record):
         return format_html(
-            '\n        <form method="post" action="{}" class="ack-form">\n          {}\n'
-            '          <label for="note-{}">{} {}</label>\n'
-            '          <textarea id="note-{}" name="note" rows="2" maxlength="2000" required></textarea>\n'
-            '          <button type="submit" class="btn-small">{}</button>\n        </form>\n      ',
+            self.acknowledge_form,
             reverse("refill_acknowledge", args=[record.pk]),
-            csrf_input(self.request),
             record.pk,
-            _("Note for"),
             record.pump.patient.mrn,
             record.pk,
-            _("Acknowledge"),
         )
 
     class Meta:
@@ -624,7 +633,7 @@ class AppointmentTable(PageListTable):
                 '        <a class="btn-small btn-secondary" href="{}?next={}">No-show'
                 '<span class="visually-hidden"> of {} on {}</span></a>\n        ',
                 reverse("appointment_complete", args=[record.pk]),
-                csrf_input(self.request),
+                self.csrf_input,
                 back,
                 reverse("appointment_no_show", args=[record.pk]),
                 urlencode_filter(back),
@@ -705,7 +714,7 @@ class OutboxTable(PageListTable):
             '\n      <form method="post" action="{}" class="inline">{}'
             '<button type="submit" class="btn-small">Retry #{}</button></form>\n    ',
             reverse("outbox_retry", args=[record.pk]),
-            csrf_input(self.request),
+            self.csrf_input,
             record.pk,
         )
 
