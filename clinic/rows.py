@@ -29,6 +29,7 @@ import inspect
 
 import django_tables2 as tables
 from django.middleware.csrf import get_token
+from django.utils.encoding import force_str
 from django.utils.functional import cached_property
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
@@ -50,9 +51,10 @@ def render_arguments(render) -> tuple[tuple[str, ...], bool]:
     return tuple(names), catch_all
 
 
-def cell_function(table, bound_column):
-    """record -> cell content, as ``BoundRow.get_cell`` gives it for this column; None where
-    the shortcut does not apply (see the module's docstring)."""
+def cell_function(table, bound_column, *, export=False):
+    """record -> cell content, as ``BoundRow.get_cell`` gives it for this column (with
+    ``export``: the cell's value as ``BoundRow.get_cell_value`` gives it for the exports);
+    None where the shortcut does not apply (see the module's docstring)."""
     column = bound_column.column
     if bound_column.link or isinstance(column, ManyToManyColumn):
         return None
@@ -60,14 +62,18 @@ def cell_function(table, bound_column):
     model = getattr(table.data, "model", None)
     if model is not None and getattr(accessor.get_field(model), "choices", None):
         return None  # shown through get_FOO_display(): the library's path
-    render = bound_column.render
+    render = bound_column.value if export else bound_column.render
+    if export and getattr(render, "__func__", None) is tables.Column.value:
+        if type(column).render is not tables.Column.render:
+            return None
+        render = tables.Column.render.__get__(column)  # what Column.value calls: the value itself
     names, catch_all = render_arguments(render)
     if catch_all or "bound_row" in names:
         return None
     fixed = {"column": column, "bound_column": bound_column, "table": table}
     if any(name not in ("value", "record", *FIXED_ARGUMENTS) for name in names):
         return lambda record: None  # what call_with_appropriate returns
-    default, empty_values = bound_column.default, column.empty_values
+    default, empty_values = (None if export else bound_column.default), column.empty_values
     wants_value, wants_record = "value" in names, "record" in names
     fixed = {name: fixed[name] for name in names if name in FIXED_ARGUMENTS}
 
@@ -168,6 +174,24 @@ class ListTable(tables.Table):
 
     row_renderer = RowRenderer
     wrap_class = "table-wrap"  # the scrolling wrapper around the table
+
+    def as_values(self, exclude_columns=None):
+        """The library's ``Table.as_values`` (the rows of CSV and XLSX exports), each cell's
+        value through the same per-column shortcut as the page's cells (``cell_function``)."""
+        exclude_columns = exclude_columns or ()
+        columns = [
+            column
+            for column in self.columns.iterall()
+            if not (column.column.exclude_from_export or column.name in exclude_columns)
+        ]
+        yield [force_str(column.header, strings_only=True) for column in columns]
+        functions = [cell_function(self, column, export=True) for column in columns]
+        for row in self.rows:
+            yield [
+                force_str(function(row.record) if function else row.get_cell_value(column.name), strings_only=True)
+                for column, function in zip(columns, functions, strict=True)
+            ]
+
     row_header = True  # the first cell is the row's header (<th scope="row">)
     row_parity = True  # the library's alternating even/odd row classes
 
