@@ -203,10 +203,12 @@ class PageListTable(ListTable):
 
     row_parity = False
 
-    def __init__(self, data, *, request, caption="", caption_class="", empty_text="", **kwargs):
+    def __init__(self, data, *, request, paginator=None, caption="", caption_class="", empty_text="", **kwargs):
         # The request is not given to the library, which would page the page again (by 25).
         super().__init__(data, orderable=False, empty_text=empty_text, **kwargs)
         self.request = request  # for the forms in cells (csrf_input) and their "next"
+        if paginator is not None:
+            self.paginator = paginator  # the view's: table.paginator.count is the list's total, as on the other lists
         self.caption, self.caption_class = caption, caption_class
 
     @cached_property

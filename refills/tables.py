@@ -496,11 +496,12 @@ class ReviewTable(PageListTable):
     meaning = tables.Column(accessor="residual_discrepancy_ml", verbose_name=_("What it may mean"), empty_values=())
     acknowledge = tables.Column(accessor="pk", verbose_name=_("Acknowledge"))
 
-    def __init__(self, data, *, request, can_manage, total):
+    def __init__(self, data, *, request, can_manage, paginator):
         super().__init__(
             data,
             request=request,
-            caption=format_html("{} ({})", _("Refills awaiting review"), total),
+            paginator=paginator,
+            caption=format_html("{} ({})", _("Refills awaiting review"), paginator.count),
             empty_text=_("No refills await review."),
             exclude=() if can_manage else ("acknowledge",),
         )
@@ -585,10 +586,11 @@ class AppointmentTable(PageListTable):
     assigned = tables.Column(accessor="pk", verbose_name=_("Assigned to"))
     actions = tables.Column(accessor="pk", verbose_name=_("Actions"))
 
-    def __init__(self, data, *, request, today, filtered):
+    def __init__(self, data, *, request, paginator, today, filtered):
         super().__init__(
             data,
             request=request,
+            paginator=paginator,
             caption=format_html("Scheduled appointments from {}, soonest first", date_filter(today)),
             caption_class="visually-hidden",
             empty_text=format_html("No scheduled appointments{}.", " match these filters" if filtered else ""),
@@ -664,10 +666,11 @@ class OutboxTable(PageListTable):
     last_error = tables.Column(verbose_name=_("Last error"), empty_values=())
     action = tables.Column(accessor="pk", verbose_name=_("Action"))
 
-    def __init__(self, data, *, request, time_zone, filtered_status):
+    def __init__(self, data, *, request, paginator, time_zone, filtered_status):
         super().__init__(
             data,
             request=request,
+            paginator=paginator,
             caption=_("Reminder emails, newest first"),
             caption_class="visually-hidden",
             empty_text=format_html("No reminders{}.", " with this status" if filtered_status else ""),

@@ -439,7 +439,7 @@ class ReviewView(ClinicFilterView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["table"] = ReviewTable(
-            context["refills"], request=self.request, can_manage=self.can_manage, total=context["paginator"].count
+            context["refills"], request=self.request, can_manage=self.can_manage, paginator=context["paginator"]
         )
         return context
 

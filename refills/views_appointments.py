@@ -409,6 +409,10 @@ class AppointmentListView(ClinicAccessMixin, ListView):
         context = super().get_context_data(**kwargs)
         context["filters"] = self.filters
         context["table"] = AppointmentTable(
-            context["appointments"], request=self.request, today=self.today, filtered=self.filters.is_bound
+            context["appointments"],
+            request=self.request,
+            paginator=context["paginator"],
+            today=self.today,
+            filtered=self.filters.is_bound,
         )
         return context

@@ -69,6 +69,7 @@ class OutboxView(ClinicAccessMixin, ListView):
             table=OutboxTable(
                 context["reminders"],
                 request=self.request,
+                paginator=context["paginator"],
                 time_zone=self.clinic.time_zone,
                 filtered_status=self.filter_form.is_bound and self.filter_form.cleaned_data.get("status"),
             ),
