@@ -129,15 +129,19 @@ class RowRenderer:
         return cells
 
     def row_attrs(self, row) -> str:
-        """The row's attributes: the library's (``row_attrs`` with its alternating
-        ``even``/``odd`` class), or with ``row_parity = False`` the table's ``row_attrs``
-        alone, computed here (each callable's arguments read once per page)."""
-        if getattr(self.table, "row_parity", True):
-            return row.attrs.as_html()
+        """The row's attributes as the library computes them (``BoundRow.attrs``: the
+        table's ``row_attrs``, then its alternating ``even``/``odd`` class; without that
+        class when the table says ``row_parity = False``), each callable's arguments read
+        once per page."""
         if self.own_row_attrs is None:
             self.own_row_attrs = {key: attribute_function(value) for key, value in self.table.row_attrs.items()}
         attrs = {key: function(self.table, row.record) for key, function in self.own_row_attrs.items()}
-        return AttributeDict({key: value for key, value in attrs.items() if key != "class" or value}).as_html()
+        if getattr(self.table, "row_parity", True):
+            parity = row.get_even_odd_css_class()
+            attrs["class"] = f"{attrs['class']} {parity}" if attrs.get("class") else parity
+        elif not attrs.get("class"):
+            attrs.pop("class", None)
+        return AttributeDict(attrs).as_html()
 
     def html(self):
         """The rows as safe HTML. Attributes come from AttributeDict.as_html (escaped);
