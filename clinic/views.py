@@ -95,7 +95,7 @@ class MembershipRemoveView(ClinicAccessMixin, View):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, _("Member removed."))
+            messages.success(request, _("Member removed. Their calendar feeds no longer work."))
         return redirect("members")
 
 

@@ -158,11 +158,16 @@ class ImplantFormsMixin:
             return None
 
     def saved_message(self, pump):
-        due = pump.refill_due.isoformat() if pump.refill_due else "-"
+        due = display.day(pump.refill_due) if pump.refill_due else "-"
         messages.success(
             self.request,
             _("Pump %(serial)s implanted for %(mrn)s. Alarm date %(alarm)s, refill due %(due)s: book the next refill.")
-            % {"serial": pump.serial_number, "mrn": pump.patient.mrn, "alarm": pump.alarm_date, "due": due},
+            % {
+                "serial": pump.serial_number,
+                "mrn": pump.patient.mrn,
+                "alarm": display.day(pump.alarm_date) or "-",
+                "due": due,
+            },
         )
 
 

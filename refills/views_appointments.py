@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import ListView, TemplateView
 
+from clinic import display
 from clinic.access import ClinicAccessMixin, Role
 from clinic.audit import log_export
 from clinic.fields import MemberChoiceField
@@ -128,7 +129,7 @@ class AppointmentCreateView(AppointmentFormView):
             _("%(kind)s appointment booked for %(day)s at %(time)s.")
             % {
                 "kind": appointment.get_kind_display(),
-                "day": appointment.local_date,
+                "day": display.day(appointment.local_date),
                 "time": f"{appointment.local_time:%H:%M}",
             },
         )
@@ -186,7 +187,7 @@ class AppointmentEditView(AppointmentFormView):
         messages.success(
             request,
             _("Appointment moved to %(day)s at %(time)s.")
-            % {"day": appointment.local_date, "time": f"{appointment.local_time:%H:%M}"},
+            % {"day": display.day(appointment.local_date), "time": f"{appointment.local_time:%H:%M}"},
         )
         return redirect(patient_page(self.patient))
 

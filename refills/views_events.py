@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
+from clinic import display
 from clinic.access import ClinicAccessMixin, Role
 from patients.models import Pump
 from refills import preview
@@ -217,7 +218,7 @@ class RefillCreateView(PumpEventView):
             format_html(
                 'Refill of {} saved. Next refill due {}. <a href="{}">Book the next refill</a>',
                 self.pump.serial_number,
-                due.isoformat() if due else "-",
+                display.day(due) if due else "-",
                 booking_url(self.pump.patient, Appointment.Kind.REFILL, due),
             ),
         )
@@ -225,7 +226,10 @@ class RefillCreateView(PumpEventView):
             messages.warning(
                 self.request,
                 _("The residual differs from the expected %(e)s mL by %(d)s mL: the refill is on the review list.")
-                % {"e": refill.expected_residual_ml, "d": refill.residual_discrepancy_ml},
+                % {
+                    "e": display.qty(refill.expected_residual_ml),
+                    "d": display.signed_qty(refill.residual_discrepancy_ml),
+                },
             )
 
     def get_context_data(self, **kwargs):

@@ -115,6 +115,8 @@ def test_booking_a_refill_makes_the_pump_booked(client, staff, pump, patient):
     assert (appt.pump, appt.status, appt.created_by) == (pump, "scheduled", staff)
     assert appt.starts_at == datetime(2026, 3, 20, 10, 30, tzinfo=UTC)  # GMT
     assert booking(pump) == "booked"
+    # SPEC 8: the confirmation gives the date in words, never ISO.
+    assert "Refill appointment booked for Fri 20 Mar 2026 at 10:30." in messages_of(response)[0]
 
 
 def test_booking_after_refill_due_is_late_and_times_follow_summer_time(client, staff, pump, patient):

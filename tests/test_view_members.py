@@ -113,7 +113,8 @@ def test_removing_a_member_revokes_their_feeds_for_good(client, admin_user, clin
     others, others_token = CalendarFeed.issue(clinic, admin_user, CalendarFeed.Scope.CLINIC)
     membership = Membership.objects.get(user=staff, clinic=clinic)
     client.force_login(admin_user)
-    client.post(reverse("membership_remove", kwargs={"pk": membership.pk}))
+    response = client.post(reverse("membership_remove", kwargs={"pk": membership.pk}), follow=True)
+    assert "Member removed. Their calendar feeds no longer work." in response.content.decode()
     assert not Membership.objects.filter(pk=membership.pk).exists()
     for feed in (mine, whole):
         feed.refresh_from_db()

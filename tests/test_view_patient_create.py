@@ -88,6 +88,7 @@ def test_good_create_saves_all_and_computes_the_alarm_date(post, manager, clinic
     assert patient.sci_t6_or_above and patient.clinic == clinic
     page = response.client.get(response["Location"]).content.decode()
     assert "Pump NGP9000001 implanted for MRN-NEW-1" in page and "book the next refill" in page
+    assert "Alarm date Wed 1 Apr 2026, refill due Wed 25 Mar 2026" in page  # SPEC 8: dates in words
 
 
 def test_bad_first_fill_saves_nothing_and_names_the_field(post, manager):

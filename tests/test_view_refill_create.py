@@ -201,7 +201,7 @@ def test_save_stores_the_refill_and_recomputes_the_pump(client, manager, pump):
     assert not refill.needs_review
     assert stored_dates(pump) == (date(2026, 4, 1), date(2026, 3, 25), TODAY)
     message = str(next(iter(get_messages(response.wsgi_request))))
-    assert "2026-03-25" in message
+    assert "Next refill due Wed 25 Mar 2026." in message  # SPEC 8: dates on pages in words
     booking = reverse("appointment_create", kwargs={"pk": pump.patient_id}) + "?kind=refill&amp;date=2026-03-25"
     assert booking in message and "Book the next refill" in message
 

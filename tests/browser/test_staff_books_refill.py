@@ -45,7 +45,9 @@ def test_staff_books_a_refill_from_the_overdue_worklist(page, clinic, staff):
 
     page.wait_for_url(re.compile(rf"/patients/{overdue.patient_id}/$"))
     messages = page.locator(".messages")
-    assert f"Refill appointment booked for {booking_day.isoformat()} at 10:30." in messages.inner_text()
+    assert (
+        f"Refill appointment booked for {dateformat.format(booking_day, 'D j M Y')} at 10:30." in messages.inner_text()
+    )
     # The pump was already past refill due, so the booking counts as late, and says so.
     assert "booked late" in messages.inner_text()
     schedule_card = page.locator("section[aria-labelledby=h-schedule]")
