@@ -44,7 +44,9 @@ def text(response):
 
 def test_shows_details_schedule_and_program(client, staff, pump):
     html = text(page(client, staff, pump))
-    assert "Ada Lovelace" in html and "MRN-777" in html and "Tue 3 Feb 1970" in html  # SPEC 8 date format (issue 12 item 10)
+    assert (
+        "Ada Lovelace" in html and "MRN-777" in html and "Tue 3 Feb 1970" in html
+    )  # SPEC 8 date format (issue 12 item 10)
     assert "High risk: SCI at/above T6, previous withdrawal" in html
     assert "NGP4242" in html and "SynchroMed" in html and "Sat 1 Jun 2024" in html
     assert "Sun 1 Jun 2031 <em>(estimated)</em>" in html  # implant + 84 months
