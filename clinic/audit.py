@@ -42,19 +42,22 @@ def acting_as(user):
     """Attribute changes made outside a request (commands, tasks, imports) to ``user``.
 
     Blocks nest: the demo seeds as the admin and records each fill as its performer.
-    auditlog's set_actor leaves its own (inner) context in place when it ends, which
-    silenced the outer actor, so the outer context is put back here.
+    auditlog's set_actor disconnects whichever context is current when it ends, so a
+    set_actor nested inside without restoring the outer one (auditlog's request middleware,
+    or set_actor itself) would leave ours connected for the life of the process and silence
+    the outer actor. Here our receiver is disconnected by its own id and the context is put
+    back exactly as it was.
     """
-    try:
-        outer = auditlog_value.get()
-    except LookupError:
-        outer = None
+    before = auditlog_value.set({"signal_duid": None})  # a token: the context as it was
+    ours = None
     try:
         with set_actor(user):
+            ours = auditlog_value.get()["signal_duid"]
             yield
     finally:
-        if outer is not None:
-            auditlog_value.set(outer)
+        if ours is not None:
+            signals.pre_save.disconnect(sender=LogEntry, dispatch_uid=ours)
+        auditlog_value.reset(before)
 
 
 def log_export(clinic, user, *, what: str, fmt: str, rows: int, patient=None) -> LogEntry:

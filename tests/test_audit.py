@@ -97,3 +97,20 @@ def test_import_changes_are_recorded_with_the_acting_user(tmp_path, clinic, admi
     assert all(e.actor == admin_user for e in entries)
     phone_change = entries.filter(action=LogEntry.Action.UPDATE, content_type__model="patient").first()
     assert phone_change.changes_dict["phone"] == ["0100 000 0001", "0100 000 0002"]
+
+
+def test_acting_as_leaves_no_receiver_behind_when_a_plain_set_actor_nests_inside(clinic, manager, staff):
+    """auditlog's request middleware uses set_actor, which ends by disconnecting whatever context
+    is current: inside acting_as (a request made during an import job) that used to leave
+    acting_as's receiver connected for the life of the process, stamping later entries."""
+    from auditlog.context import set_actor
+    from django.db.models import signals
+
+    before = len(signals.pre_save.receivers)
+    with acting_as(manager), set_actor(staff):
+        PatientFactory(clinic=clinic, mrn="INNER-1")
+    assert len(signals.pre_save.receivers) == before
+    PatientFactory(clinic=clinic, mrn="AFTER-1")
+    actors = {e.object_repr: e.actor for e in clinic_history(clinic).filter(action=LogEntry.Action.CREATE)}
+    inner, after = (next(a for r, a in actors.items() if mrn in r) for mrn in ("INNER-1", "AFTER-1"))
+    assert (inner, after) == (staff, None)
