@@ -164,9 +164,10 @@ def prepare_clinic(rows: int, log):
 
     from bench.measure import import_csv
     from bench.seed import PASSWORD
-    from clinic.models import Clinic, Membership, PendingImport
+    from clinic.models import Clinic, Membership
+    from imports.models import ImportJob, PendingImport
     from patients.models import Patient, Pump
-    from refills.models import Appointment, ImportJob, Refill
+    from refills.models import Appointment, Refill
 
     slug = "bench-browser-import"
     clinic = Clinic.objects.filter(slug=slug).first()
@@ -192,8 +193,8 @@ def prepare_clinic(rows: int, log):
 def run_browser_import(rows: int, log) -> dict:
     """Upload, preview and confirm ``rows`` rows through gunicorn and a worker; the figures."""
     from bench.seed import PASSWORD
+    from imports.models import ImportJob
     from patients.models import Patient
-    from refills.models import ImportJob
 
     clinic, content = prepare_clinic(rows, log)
     env = {

@@ -372,7 +372,7 @@ def import_csv(rows: int, today) -> str:
     rng = random.Random(8)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    from refills.importer_columns import COLUMNS  # the import format of SPEC section 7
+    from imports.columns import COLUMNS  # the import format of SPEC section 7
 
     writer.writerow(COLUMNS)
     models = ["synchromed-ii-20", "synchromed-ii-40", "prometra-ii-20", "prometra-ii-40", "other"]
@@ -479,11 +479,11 @@ def caseload_report(report: Report, *, log) -> None:
 
 def sweep(report: Report, *, log) -> None:
     try:
-        from refills import reminders
-        from refills.outbox import Reminder
+        from reminders import sweep as reminders
+        from reminders.models import Reminder
     except ImportError as error:
-        report.notes.append(f"Reminder sweep not measured: refills.reminders is not importable ({error}).")
-        log("  sweep: refills.reminders absent, not measured")
+        report.notes.append(f"Reminder sweep not measured: reminders.sweep is not importable ({error}).")
+        log("  sweep: reminders.sweep absent, not measured")
         return
     import bench.sweep
 

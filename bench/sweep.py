@@ -1,4 +1,4 @@
-"""The reminder sweep over the seeded clinics (refills.reminders.run_sweep, what beat runs).
+"""The reminder sweep over the seeded clinics (reminders.sweep.run_sweep, what beat runs).
 
 1. A first sweep at 10:00 clinic time writes every reminder due in the seeded data
    (a catch-up, reported for information).

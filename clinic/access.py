@@ -12,22 +12,11 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from clinic.models import Clinic, Membership
+from clinic.scoping import clinic_path
 
 Role = Membership.Role
 ROLE_RANK = {Role.STAFF: 0, Role.MANAGER: 1, Role.ADMIN: 2}
 SESSION_KEY = "active_clinic_id"
-
-# How each clinic-scoped model reaches its clinic, for filtering.
-CLINIC_PATHS = {
-    "clinic.membership": "clinic",
-    "patients.patient": "clinic",
-    "patients.pump": "clinic",
-    "refills.refill": "pump__clinic",
-    "refills.programchange": "pump__clinic",
-    "refills.appointment": "patient__clinic",
-    "refills.reminder": "clinic",
-    "refills.importjob": "clinic",
-}
 
 
 def has_role(membership: Membership | None, role: str) -> bool:
@@ -68,7 +57,7 @@ def switch_clinic(request, clinic_id: int) -> Membership:
 def scoped(queryset_or_model, clinic: Clinic) -> models.QuerySet:
     """A queryset limited to one clinic's rows."""
     queryset = queryset_or_model._default_manager.all() if isinstance(queryset_or_model, type) else queryset_or_model
-    path = CLINIC_PATHS[queryset.model._meta.label_lower]
+    path = clinic_path(queryset.model)  # declared on the model (clinic_scope)
     return queryset.filter(**{path: clinic})
 
 

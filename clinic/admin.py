@@ -1,23 +1,9 @@
+"""The Django admin of memberships (superusers only). The clinic's own admin is in refills/admin.py:
+its settings feed every pump's dates, which only the refills services write."""
+
 from django.contrib import admin
 
-from clinic.admin_forms import ServiceAdminMixin
-from clinic.models import Clinic, Membership
-from refills import services  # the only writer of the dates clinic settings feed
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    autocomplete_fields = ["user"]
-
-
-@admin.register(Clinic)
-class ClinicAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    save_service = services.change_clinic_settings
-    list_display = ["name", "slug", "time_zone", "buffer_days", "due_soon_days"]
-    search_fields = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
-    inlines = [MembershipInline]
+from clinic.models import Membership
 
 
 @admin.register(Membership)

@@ -12,29 +12,18 @@ from contextvars import ContextVar
 from auditlog.context import auditlog_value, set_actor
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
-from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, signals
 
 
-def computed_pump_fields(pump_model) -> list[str]:
-    """The pump's columns its events derive (Pump.SCHEDULE_FIELDS, its one list, and the booking
-    state) and the timestamps: recomputed on every event, so not audited as changes."""
-    return [*pump_model.SCHEDULE_FIELDS, "first_refill_booking", "updated_at", "created_at"]
-
-
 def register_models() -> None:
-    """Called once from ClinicConfig.ready()."""
-    get = apps.get_model
-    auditlog.register(get("clinic", "Clinic"), exclude_fields=["created_at"])
-    auditlog.register(get("clinic", "Membership"), exclude_fields=["created_at"])
-    auditlog.register(get("patients", "Patient"), exclude_fields=["created_at", "updated_at", "high_risk"])
-    auditlog.register(get("patients", "Pump"), exclude_fields=computed_pump_fields(get("patients", "Pump")))
-    auditlog.register(get("refills", "Refill"), exclude_fields=["created_at"])
-    auditlog.register(get("refills", "ProgramChange"), exclude_fields=["created_at"])
-    auditlog.register(get("refills", "Appointment"), exclude_fields=["created_at", "updated_at", "starts_at"])
-    # Feed URLs made and revoked (never the token's hash; fetches are logged as exports).
-    auditlog.register(get("clinic", "CalendarFeed"), include_fields=["user", "scope", "revoked_at"])
+    """Called once from ClinicConfig.ready(): every model whose clinic_scope has audit options."""
+    from clinic.scoping import scope_of, scoped_models
+
+    for model in scoped_models():
+        options = scope_of(model).audit
+        if options is not None:
+            auditlog.register(model, **options)
 
 
 @contextmanager

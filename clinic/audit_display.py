@@ -32,7 +32,7 @@ WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 # page's subject, or named in the "What" column of the clinic's trail), timestamps kept by
 # the database, the feed token's hash, and the pump columns derived from its events
 # (alarm date, refill due, first refill booked...: recomputed on every event, shown on the
-# patient page, and excluded from new entries by clinic.audit.computed_pump_fields).
+# patient page, and excluded from new entries by the audit options of Pump.clinic_scope).
 HIDDEN_FIELDS = frozenset(
     {
         "id",

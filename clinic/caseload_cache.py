@@ -114,22 +114,14 @@ def _on_change(sender, instance, raw=False, **kwargs):
         changed(_clinic_of(instance))
 
 
-WATCHED = (
-    "clinic.Clinic",
-    "clinic.Membership",
-    "patients.Patient",
-    "patients.Pump",
-    "refills.Refill",
-    "refills.ProgramChange",
-    "refills.Appointment",
-)
-
-
 def connect() -> None:
-    """Listen to every change of the models the cached numbers read (AppConfig.ready)."""
-    from django.apps import apps
+    """Listen to every change of the models the cached numbers read (AppConfig.ready): those
+    whose clinic_scope says ``caseload=True``."""
+    from clinic.scoping import scope_of, scoped_models
 
-    for label in WATCHED:
-        model = apps.get_model(label)
+    for model in scoped_models():
+        if not scope_of(model).caseload:
+            continue
+        label = model._meta.label
         signals.post_save.connect(_on_change, sender=model, dispatch_uid=f"caseload-cache-save-{label}")
         signals.post_delete.connect(_on_change, sender=model, dispatch_uid=f"caseload-cache-delete-{label}")

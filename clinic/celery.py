@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 app = Celery("clinic")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-app.autodiscover_tasks(related_name="import_jobs")  # refills.import_jobs: the browser import's jobs
+app.autodiscover_tasks(related_name="import_jobs")  # imports.import_jobs: the browser import's jobs
 
 
 @worker_init.connect

@@ -1,13 +1,17 @@
-"""Clinics (the tenants) and who belongs to them with which role."""
+"""Clinics (the tenants), who belongs to them with which role, and members' calendar feed tokens."""
 
+import hashlib
+import secrets
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from clinic.scoping import ClinicScope
 
 
 def validate_time_zone(value: str) -> None:
@@ -76,6 +80,8 @@ class Clinic(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    clinic_scope = ClinicScope(path=None, audit={"exclude_fields": ["created_at"]}, caseload=True)
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("clinic")
@@ -108,6 +114,8 @@ class Membership(models.Model):
     digest_opt_in = models.BooleanField(_("receive the daily digest"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    clinic_scope = ClinicScope("clinic", audit={"exclude_fields": ["created_at"]}, caseload=True)
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "clinic"], name="membership_one_per_user_clinic")]
         ordering = ["clinic", "user__username"]
@@ -119,5 +127,83 @@ class Membership(models.Model):
         return f"{self.user} @ {self.clinic} ({self.role})"
 
 
-# Import uploads, column mappings and calendar feeds live in their own module.
-from clinic.models_exchange import CalendarFeed, ColumnMapping, PendingImport  # noqa: E402,F401
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class CalendarFeed(models.Model):
+    """A member's private iCalendar feed URL; only the token's hash is stored.
+
+    The token is the feed's only credential (calendar clients cannot log in), so it is
+    random (32 bytes), shown once, and replaced or revoked from the calendar feeds page.
+    """
+
+    class Scope(models.TextChoices):
+        MINE = "mine", _("My appointments")
+        CLINIC = "clinic", _("The whole clinic")
+
+    clinic = models.ForeignKey("clinic.Clinic", on_delete=models.CASCADE, related_name="calendar_feeds")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feeds")
+    scope = models.CharField(_("scope"), max_length=10, choices=Scope.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_fetched_on = models.DateField(null=True, blank=True)  # clinic-local day of the last logged fetch
+
+    # Feed URLs made and revoked (never the token's hash; fetches are logged as exports).
+    clinic_scope = ClinicScope("clinic", audit={"include_fields": ["user", "scope", "revoked_at"]})
+
+    class Meta:
+        ordering = ["scope", "-created_at"]
+        constraints = [
+            # At most one live feed per member and scope: regenerating revokes the old one.
+            models.UniqueConstraint(
+                fields=["clinic", "user", "scope"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="calendar_feed_one_live_per_scope",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} feed of {self.user_id} @ {self.clinic_id}"
+
+    @classmethod
+    def issue(cls, clinic, user, scope: str) -> tuple["CalendarFeed", str]:
+        """Revoke the member's live feed of this scope and make a new one; returns (feed, token).
+
+        A concurrent issue for the same feed raises IntegrityError (one live feed per scope).
+        """
+        token = secrets.token_urlsafe(32)
+        with transaction.atomic():
+            cls.revoke_live(clinic, user, scope)
+            feed = cls.objects.create(clinic=clinic, user=user, scope=scope, token_hash=hash_token(token))
+        return feed, token
+
+    @classmethod
+    def revoke_live(cls, clinic, user, scope: str) -> int:
+        """Revoke the member's live feed of this scope (at most one); returns how many.
+
+        One save per feed rather than an update(), so the audit trail records it.
+        """
+        feeds = list(
+            cls.objects.select_for_update().filter(clinic=clinic, user=user, scope=scope, revoked_at__isnull=True)
+        )
+        for feed in feeds:
+            feed.revoked_at = timezone.now()
+            feed.save(update_fields=["revoked_at"])
+        return len(feeds)
+
+    def get_additional_data(self) -> dict:
+        """Scope for the audit trail: the clinic's history shows feeds made and revoked."""
+        return {"clinic_id": self.clinic_id, "patient_id": None}
+
+    @classmethod
+    def live_for_token(cls, token: str) -> "CalendarFeed | None":
+        """The live feed whose token this is; a lookup by hash, so timing tells nothing."""
+        if not token or len(token) > 100:
+            return None
+        return (
+            cls.objects.filter(token_hash=hash_token(token), revoked_at__isnull=True)
+            .select_related("clinic", "user")
+            .first()
+        )

@@ -1,6 +1,6 @@
 """The one path by which the list pages write their rows (STYLE convention 13).
 
-Every list is a django-tables2 table (a ``ListTable`` below; refills/tables.py and
+Every list is a django-tables2 table (a ``ListTable`` below; dashboard/tables.py and
 clinic/tables.py declare them) shown
 by templates/refills/_table.html, which writes the page's ``<tr>`` rows with
 ``{% table_rows table %}``: ``RowRenderer(table).html()`` here.

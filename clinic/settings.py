@@ -39,6 +39,11 @@ INSTALLED_APPS = [
     "clinic",
     "patients",
     "refills",
+    "reminders",
+    "imports",
+    "records",
+    "dashboard",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -246,7 +251,7 @@ CELERY_BEAT_SCHEDULE["purge-stale-imports"] = {
     "schedule": 3600.0,  # uploads not confirmed within PendingImport.LIFETIME hold patient data
     "options": {"expires": 3000},
 }
-# Browser imports run as jobs (refills.import_jobs): a job whose worker died is reported
+# Browser imports run as jobs (imports.import_jobs): a job whose worker died is reported
 # failed once its heartbeat is this old; jobs past their day are deleted.
 IMPORT_JOB_STALE_SECONDS = env.integer("IMPORT_JOB_STALE_SECONDS", 300, minimum=30)
 IMPORT_JOB_TIME_LIMIT = env.integer("IMPORT_JOB_TIME_LIMIT", 1800, minimum=60)

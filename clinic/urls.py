@@ -4,8 +4,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
-from clinic import feeds, views
+from clinic import views
 from clinic.forms import LoginForm
+from records import feeds
+from refills import views_settings
 
 urlpatterns = [
     path(
@@ -27,7 +29,7 @@ urlpatterns = [
     path("clinic/members/", views.MembersView.as_view(), name="members"),
     path("clinic/members/<int:pk>/", views.MembershipUpdateView.as_view(), name="membership_update"),
     path("clinic/members/<int:pk>/remove/", views.MembershipRemoveView.as_view(), name="membership_remove"),
-    path("clinic/settings/", views.ClinicSettingsView.as_view(), name="clinic_settings"),
+    path("clinic/settings/", views_settings.ClinicSettingsView.as_view(), name="clinic_settings"),
     path("clinic/audit/", views.AuditLogView.as_view(), name="audit_log"),
     path("clinic/calendar-feeds/", feeds.CalendarFeedsView.as_view(), name="calendar_feeds"),
     re_path(r"^feeds/(?P<token>[A-Za-z0-9_-]{20,100})\.ics$", feeds.CalendarFeedView.as_view(), name="calendar_feed"),
@@ -37,9 +39,9 @@ urlpatterns = [
         name="patient_appointment_ics",
     ),
     path("admin/", admin.site.urls),
-    path("", include("patients.urls")),
-    path("", include("refills.urls")),
-    path("", include("refills.urls_events")),
-    path("", include("refills.urls_outbox")),
-    path("", include("refills.urls_import")),
+    path("", include("records.urls")),
+    path("", include("dashboard.urls")),
+    path("", include("records.urls_events")),
+    path("", include("reminders.urls")),
+    path("", include("imports.urls")),
 ]

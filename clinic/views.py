@@ -1,4 +1,5 @@
-"""Clinic-level pages: switching clinic, members, settings, audit history, two-factor."""
+"""Clinic-level pages: switching clinic, members, audit history, two-factor (the settings page is
+refills/views_settings.py: saving it recomputes every pump's dates)."""
 
 import segno
 from django.contrib import messages
@@ -8,17 +9,16 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
-from django.views.generic import FormView, ListView, TemplateView, UpdateView
+from django.views.generic import FormView, ListView, TemplateView
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic import members
 from clinic.access import ClinicAccessMixin, Role, switch_clinic
 from clinic.audit import clinic_history
-from clinic.forms import ClinicSettingsForm, InviteForm, MembershipForm, TokenForm
+from clinic.forms import InviteForm, MembershipForm, TokenForm
 from clinic.models import Membership
 from clinic.tables import MembersTable
-from refills.services import change_clinic_settings  # the only writer of the recomputed dates
 
 
 class SwitchClinicView(LoginRequiredMixin, View):
@@ -97,20 +97,6 @@ class MembershipRemoveView(ClinicAccessMixin, View):
         else:
             messages.success(request, _("Member removed. Their calendar feeds no longer work."))
         return redirect("members")
-
-
-class ClinicSettingsView(ClinicAccessMixin, UpdateView):
-    role = Role.ADMIN
-    form_class = ClinicSettingsForm
-    template_name = "clinic/settings.html"
-
-    def get_object(self, queryset=None):
-        return self.clinic
-
-    def form_valid(self, form):
-        change_clinic_settings(form.save(commit=False))
-        messages.success(self.request, _("Clinic settings saved; schedules were recomputed."))
-        return redirect("clinic_settings")
 
 
 class AuditLogView(ClinicAccessMixin, ListView):

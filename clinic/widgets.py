@@ -7,7 +7,7 @@ time (bench/lists_timing.py). Its template (templates/widgets/select_options_in_
 writes the same HTML (tests/test_select_widget.py compares it with Django's own template);
 an option with a template of its own still goes through that template. Django's own select
 template is untouched: only the fields that declare this widget use it (the member selects
-through ``clinic.fields.MemberChoiceField``, and the list filters in refills/filters.py).
+through ``clinic.fields.MemberChoiceField``, and the list filters in dashboard/filters.py).
 """
 
 from django import forms

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Clinic
+from clinic.scoping import ClinicScope
 from patients.querysets import PumpQuerySet
 
 ML = {"max_digits": 6, "decimal_places": 2}
@@ -85,6 +86,10 @@ class Patient(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    clinic_scope = ClinicScope(
+        "clinic", audit={"exclude_fields": ["created_at", "updated_at", "high_risk"]}, caseload=True
+    )
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -163,6 +168,14 @@ class Pump(models.Model):
         "replacement_estimated",
     )
 
+    # The computed columns, the booking state and the timestamps are recomputed on every event,
+    # so they are not audited as changes.
+    clinic_scope = ClinicScope(
+        "clinic",
+        audit={"exclude_fields": [*SCHEDULE_FIELDS, "first_refill_booking", "updated_at", "created_at"]},
+        caseload=True,
+    )
+
     class Meta:
         ordering = ["serial_number"]
         constraints = [
@@ -192,7 +205,7 @@ class Pump(models.Model):
             models.Index(
                 fields=["clinic", "replacement_due"], condition=Q(status="active"), name="pump_replacement_due"
             ),
-            # The most urgent first: empty and alarming pumps without reading the rest (refills.views.urgent_pages).
+            # The most urgent first: empty and alarming pumps without reading the rest (dashboard.views.urgent_pages).
             models.Index(fields=["clinic", "empty_date"], condition=Q(status="active"), name="pump_empty_date"),
             models.Index(fields=["clinic", "alarm_date"], condition=Q(status="active"), name="pump_alarm_date"),
         ]

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from clinic.admin_forms import DelegatingAdminForm, ServiceAdminMixin
+from clinic.models import Clinic, Membership
 from refills import services
 from refills.forms import AppointmentForm, ProgramChangeForm, RefillForm
 from refills.models import Appointment, ProgramChange, Refill
@@ -92,3 +93,20 @@ class AppointmentAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_filter = ["kind", "status", "patient__clinic"]
     autocomplete_fields = ["patient", "pump"]
     list_select_related = ["patient", "assigned_to"]
+
+
+# The clinic's settings (lead days, thresholds) feed every pump's stored dates: saved through
+# the service that recomputes them, so the clinic's admin lives here rather than in clinic/.
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Clinic)
+class ClinicAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    save_service = services.change_clinic_settings
+    list_display = ["name", "slug", "time_zone", "buffer_days", "due_soon_days"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]

@@ -8,7 +8,7 @@ Each item says what it is in words, how long, and the one next action for the us
 The list is read in two bounded queries whatever the caseload: one for the pumps and one
 for the flagged refills, each at most ``DANGER_LIMIT`` rows. Today's cached counts say
 which danger classes fill the list, so the pump query reads only those through their
-index (the same narrowing as refills.views.urgent_pages).
+index (the same narrowing as dashboard.views.urgent_pages).
 """
 
 from dataclasses import dataclass
@@ -42,7 +42,7 @@ KIND_LABELS = {
     BOOKED_LATE: "Booked late",
     UNDER_DELIVERY: "Under-delivery",
 }
-# Today's count keys (refills.views.today_counts) of each kind.
+# Today's count keys (dashboard.views.today_counts) of each kind.
 COUNT_KEYS = {
     EMPTY: "empty",
     ALARMING: "alarming",

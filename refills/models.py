@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from clinic.scoping import ClinicScope
 from patients.models import Patient, Pump
 
 ML = {"max_digits": 6, "decimal_places": 2}
@@ -36,6 +37,8 @@ class FillEvent(models.Model):
     )
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    clinic_scope = ClinicScope("pump__clinic", audit={"exclude_fields": ["created_at"]}, caseload=True)
 
     class Meta:
         abstract = True
@@ -143,6 +146,10 @@ class Appointment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    clinic_scope = ClinicScope(
+        "patient__clinic", audit={"exclude_fields": ["created_at", "updated_at", "starts_at"]}, caseload=True
+    )
+
     class Meta:
         ordering = ["local_date", "local_time"]
         indexes = [
@@ -173,7 +180,3 @@ class Appointment(models.Model):
     def start_moment(self) -> datetime:
         """The appointment's start as an aware datetime in the clinic's zone."""
         return datetime.combine(self.local_date, self.local_time, tzinfo=self.patient.clinic.zone)
-
-
-from refills.models_import_jobs import ImportJob  # noqa: E402,F401
-from refills.outbox import Reminder, SweepRun  # noqa: E402,F401

@@ -8,7 +8,7 @@ alarming from 90 and empty from 100 (clinic defaults: buffer 7, due soon 14 days
 from datetime import UTC, date, datetime, time, timedelta
 
 from clinic.models import Membership
-from refills.outbox import Reminder
+from reminders.models import Reminder
 from tests.factories import (
     AppointmentFactory,
     MembershipFactory,

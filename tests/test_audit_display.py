@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from clinic.audit import acting_as, log_export, patient_history
 from clinic.audit_display import describe_entries
-from patients.views import AUDIT_ENTRIES_ON_PAGE
-from refills import demo
+from demo import seeder as demo
+from records.views import AUDIT_ENTRIES_ON_PAGE
 from refills.models import Appointment, ProgramChange, Refill
 from tests.factories import AppointmentFactory, PatientFactory, ProgramChangeFactory, PumpFactory, RefillFactory
 

@@ -9,8 +9,7 @@ from auditlog.models import LogEntry
 from django.urls import reverse
 from icalendar import Calendar
 
-from clinic.models import CalendarFeed, Membership
-from clinic.models_exchange import hash_token
+from clinic.models import CalendarFeed, Membership, hash_token
 from refills.models import Appointment
 from tests.factories import AppointmentFactory, PatientFactory, PumpFactory, UserFactory
 

@@ -237,7 +237,7 @@ def test_the_caseload_total_is_counted_once_per_change(
 
 
 def test_an_import_invalidates_once_whatever_its_size(clinic, django_capture_on_commit_callbacks):
-    from refills.importer import run_import
+    from imports.importer import run_import
     from tests.test_command_import_caseload import GOOD_ROWS, NOW, csv_text
 
     before = caseload_cache.version(clinic.pk)

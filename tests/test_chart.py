@@ -7,8 +7,8 @@ from fractions import Fraction
 
 import pytest
 
-from patients.chart import ChartFill, Frame, projection_points, reservoir_chart
-from patients.services import pump_chart
+from records.chart import ChartFill, Frame, projection_points, reservoir_chart
+from records.pages import pump_chart
 from refills.schedule import FillCycle, RateChange, planning_rate
 from tests.factories import ProgramChangeFactory, PumpFactory, RefillFactory
 

@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
+from imports.columns import COLUMNS
 from patients.models import Patient, Pump
-from refills.importer_columns import COLUMNS
 from refills.models import Appointment, Refill
 from tests.factories import PatientFactory, PumpFactory, RefillFactory
 

@@ -13,8 +13,8 @@ from django.core.management.base import CommandError
 from django.test import RequestFactory
 
 from clinic.models import Clinic, Membership
+from demo import seeder as demo
 from patients.models import Patient, Pump
-from refills import demo
 from refills.models import Appointment, ProgramChange, Refill
 from refills.services import status_on
 

@@ -1,4 +1,4 @@
-"""refills.delivery: claim once, re-check, render, send, mark; back off and fail visibly."""
+"""reminders.delivery: claim once, re-check, render, send, mark; back off and fail visibly."""
 
 import re
 import socket
@@ -7,9 +7,10 @@ from datetime import date, time, timedelta
 import pytest
 import time_machine
 
-from refills import delivery, reminders
 from refills.models import Appointment
-from refills.outbox import Reminder, patient_id_from_token
+from reminders import delivery
+from reminders import sweep as reminders
+from reminders.models import Reminder, patient_id_from_token
 from tests.factories import RefillFactory
 from tests.reminders_data import appointment, member, pump_in_status, reminder_row, utc
 

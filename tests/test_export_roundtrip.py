@@ -2,7 +2,7 @@
 
 The format carries the last refill only (with its own recorded dose), so the seed has
 program changes before a last refill but none after it; risk flags are not in the
-format either, so no seeded patient has one (see refills/export.py).
+format either, so no seeded patient has one (see imports/export.py).
 """
 
 import csv
@@ -19,9 +19,9 @@ from auditlog.models import LogEntry
 from django.core.management import call_command
 from django.urls import reverse
 
+from imports.columns import COLUMNS
+from imports.importer import run_import
 from patients.models import Patient, Pump
-from refills.importer import run_import
-from refills.importer_columns import COLUMNS
 from refills.models import Appointment
 from tests.factories import (
     AppointmentFactory,
@@ -309,7 +309,7 @@ def test_round_trip_through_the_import_restores_the_original_text(evil, client, 
 
 
 def test_list_exports_use_the_same_rule_and_keep_numbers_as_numbers(evil, client, staff):
-    """The caseload list's XLSX (django-tables2 through refills.spreadsheet_cells): text quoted
+    """The caseload list's XLSX (django-tables2 through clinic.spreadsheet_cells): text quoted
     and written as text, a negative number of days to due still a number."""
     client.force_login(staff)
 

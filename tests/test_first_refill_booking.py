@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from patients.models import Pump
-from patients.services import explant
+from records.pages import explant
 from refills import services
 from refills.models import Appointment
 from refills.services import first_refill_booking

@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from clinic.spreadsheet_cells import FORMULA_STARTS, spreadsheet_safe, unquote
+from imports.columns import COLUMNS
+from imports.importer import run_import
 from patients.models import Patient, Pump
-from refills.importer import run_import
-from refills.importer_columns import COLUMNS
 from refills.models import Appointment, Refill
-from refills.spreadsheet_cells import FORMULA_STARTS, spreadsheet_safe, unquote
 from tests.test_command_import_caseload import GOOD_ROWS, NOW
 from tests.test_fuzz_forms import NASTY
 
@@ -279,7 +279,7 @@ def test_import_command_fails_cleanly(imported, tmp_path, content, dry_run):
 @given(st.text(alphabet=st.sampled_from(["'", "=", "+", "-", "@", "\t", "\r", "a", "1", " ", "\x07"]), max_size=8))
 @settings(max_examples=400, deadline=None)
 def test_a_neutralised_cell_never_starts_a_formula_and_reads_back_as_written(text):
-    """Issue 13, defect 1: refills.spreadsheet_cells, export side and import side."""
+    """Issue 13, defect 1: clinic.spreadsheet_cells, export side and import side."""
     exported = spreadsheet_safe(text)
     assert not exported.startswith(FORMULA_STARTS)
     assert unquote(exported) == ILLEGAL_CHARACTERS_RE.sub("", text)

@@ -1,5 +1,5 @@
 """The import's bulk-inserted rows get the very audit entries auditlog's receivers wrote
-(refills.import_audit replaces the receivers' per-row cost, not their content)."""
+(imports.import_audit replaces the receivers' per-row cost, not their content)."""
 
 import contextlib
 import re
@@ -10,8 +10,8 @@ from auditlog.models import LogEntry
 from django.db import transaction
 
 from clinic.audit import acting_as
-from refills import import_audit
-from refills.importer import run_import
+from imports import import_audit
+from imports.importer import run_import
 from tests.test_command_import_caseload import csv_text
 from tests.test_view_import import caseload_rows
 
@@ -58,7 +58,7 @@ def test_bulk_inserted_rows_have_the_entries_auditlogs_receivers_write(clinic, a
         return written
 
     fast = run_and_roll_back()
-    # auditlog's own receivers, as before refills.import_audit.
+    # auditlog's own receivers, as before imports.import_audit.
     monkeypatch.setattr(import_audit, "without_receivers", contextlib.nullcontext)
     monkeypatch.setattr(import_audit, "log_created", lambda model, objects: None)
     receivers = run_and_roll_back()

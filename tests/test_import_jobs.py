@@ -13,10 +13,10 @@ from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.models import PendingImport
+from imports import import_jobs
+from imports.models import ImportJob, PendingImport
 from patients.models import Patient, Pump
-from refills import import_jobs
-from refills.models import Appointment, ImportJob, Refill
+from refills.models import Appointment, Refill
 from tests.test_command_import_caseload import csv_text
 from tests.test_view_import import caseload_rows
 
@@ -109,7 +109,7 @@ def test_an_error_in_the_worker_is_reported_failed_and_writes_nothing(
 ):
     pending = stage(clinic, admin_user, caseload_rows(10))
     job = new_job(pending, ImportJob.Kind.IMPORT, admin_user, django_capture_on_commit_callbacks)
-    from refills import importer
+    from imports import importer
 
     def write_then_fail(self):
         importer_write(self)
@@ -262,7 +262,7 @@ def test_on_sqlite_progress_goes_to_a_file_the_page_reads(clinic, admin_user, cl
 def test_the_heartbeat_goes_on_while_the_rows_are_written(clinic, admin_user, monkeypatch, settings, tmp_path):
     """Writing tens of thousands of rows at the end calls no progress: the heartbeat thread
     keeps the job alive meanwhile, so the stale check never takes it for a dead worker."""
-    from refills import importer
+    from imports import importer
 
     settings.VAR_DIR = tmp_path
     monkeypatch.setattr(import_jobs, "HEARTBEAT_SECONDS", 0.05)

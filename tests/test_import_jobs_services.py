@@ -9,10 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from clinic.models import PendingImport
+from imports import import_jobs
+from imports.models import ImportJob, PendingImport
 from patients.models import Patient
-from refills import import_jobs
-from refills.models import ImportJob
 from tests.factories import ClinicFactory, MembershipFactory, UserFactory
 from tests.test_command_import_caseload import csv_text
 from tests.test_reminders_services import broker, services_test, sink, wait_for, worker  # noqa: F401 (fixtures)

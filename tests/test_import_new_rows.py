@@ -11,9 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from clinic.audit import acting_as
+from imports import importer
+from imports.columns import COLUMNS
 from patients.models import Patient, Pump
-from refills import importer
-from refills.importer_columns import COLUMNS
 from refills.models import Appointment, Refill
 from refills.services import compute_schedule
 from tests.factories import ClinicFactory

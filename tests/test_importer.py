@@ -1,13 +1,13 @@
-"""refills.importer: the code path the command and the browser upload share."""
+"""imports.importer: the code path the command and the browser upload share."""
 
 from io import BytesIO
 
 import pytest
 import time_machine
 
+from imports.columns import COLUMNS
+from imports.importer import CHANGED, CREATED, UNCHANGED, run_import
 from patients.models import Patient, Pump
-from refills.importer import CHANGED, CREATED, UNCHANGED, run_import
-from refills.importer_columns import COLUMNS
 from refills.models import Refill
 from tests.test_command_import_caseload import GOOD_ROWS, csv_text, with_changes
 

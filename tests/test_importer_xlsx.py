@@ -1,4 +1,4 @@
-"""The XLSX reader and column mapping in refills.importer_columns: the same Table as a CSV."""
+"""The XLSX reader and column mapping in imports.columns: the same Table as a CSV."""
 
 import io
 from datetime import date, datetime, time
@@ -7,9 +7,9 @@ import openpyxl
 import pytest
 import time_machine
 
+from imports.columns import cell_text, read_csv, read_header, read_xlsx, suggest_column
+from imports.importer import run_import
 from patients.models import Pump
-from refills.importer import run_import
-from refills.importer_columns import cell_text, read_csv, read_header, read_xlsx, suggest_column
 from refills.models import Appointment, Refill
 
 HEADER = [

@@ -363,13 +363,13 @@ def test_editing_a_refill_does_not_clash_with_itself(pump):
     assert pump.alarm_date == date(2026, 3, 22)
 
 
-# --- the import path (refills.importer builds its refills with RefillForm) -----------
+# --- the import path (imports.importer builds its refills with RefillForm) -----------
 
 
 def test_a_reimport_over_a_refill_recorded_on_the_page_keeps_working(clinic):
     """The file has no volume-added column: re-importing a fill the page recorded with 20 mL
     added, now with 18 mL after refill in the file, is the clinic's own record and is taken."""
-    from refills.importer import CHANGED, run_import
+    from imports.importer import CHANGED, run_import
     from tests.test_command_import_caseload import GOOD_ROWS, csv_text, with_changes
 
     with time_machine.travel("2026-03-01 10:00:00+00:00", tick=False):

@@ -12,9 +12,10 @@ import time_machine
 from django.conf import settings as django_settings
 
 from clinic.models import Membership
-from refills import delivery, digest, reminders
 from refills.models import Refill
-from refills.outbox import Reminder
+from reminders import delivery, digest
+from reminders import sweep as reminders
+from reminders.models import Reminder
 from tests.factories import PatientFactory, PumpFactory, RefillFactory
 from tests.reminders_data import appointment, member, pump_in_status, utc
 

@@ -36,8 +36,8 @@ from kombu import pools as kombu_pools
 
 from clinic.celery import app as celery_app
 from clinic.models import Membership
-from refills import reminders
-from refills.outbox import Reminder
+from reminders import sweep as reminders
+from reminders.models import Reminder
 from tests.factories import ClinicFactory
 from tests.reminders_data import appointment, member, pump_in_status, utc
 

@@ -1,4 +1,4 @@
-"""refills.reminders: which rows the sweep writes, when, and only once."""
+"""reminders.sweep: which rows the sweep writes, when, and only once."""
 
 import socket
 from datetime import date, time, timedelta
@@ -6,9 +6,9 @@ from datetime import date, time, timedelta
 import pytest
 import time_machine
 
-from refills import reminders
 from refills.models import Appointment
-from refills.outbox import Reminder, SweepRun
+from reminders import sweep as reminders
+from reminders.models import Reminder, SweepRun
 from tests.factories import ClinicFactory, RefillFactory
 from tests.reminders_data import appointment, keys, member, pump_in_status, reminder_row, utc
 

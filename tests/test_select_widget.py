@@ -74,11 +74,11 @@ def test_same_html_as_djangos_template(data):
 def test_members_are_chosen_by_full_name_in_every_select(client, clinic, admin_user, manager, staff):
     """SPEC 8 (issue 12 item 10): the pump manager, assigned member and filters list full
     names, the username only for a member without one."""
+    from dashboard.filters import CaseloadFilter
     from patients.forms import PatientForm
     from patients.models import Pump
-    from refills.filters import CaseloadFilter
+    from records.views_appointments import AppointmentFilterForm
     from refills.forms import AppointmentForm
-    from refills.views_appointments import AppointmentFilterForm
     from tests.factories import PatientFactory
 
     staff.first_name = staff.last_name = ""

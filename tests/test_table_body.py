@@ -13,8 +13,8 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from clinic import rows
+from dashboard.templatetags import dashboard
 from refills import schedule
-from refills.templatetags import dashboard
 from tests.dashboard_data import FROZEN, TODAY, book_refill, flagged_refill, pump_with_status
 from tests.reminders_data import reminder_row, utc
 
@@ -119,7 +119,7 @@ def test_every_column_of_the_lists_takes_the_shortcut(client, admin_user, every_
 
 def test_django_tables2_is_used_as_it_ships():
     """No import-time patch of the library's internals (issue 14 item 5, STYLE 13)."""
-    import refills.tables  # noqa: F401 (the module that used to patch it)
+    import dashboard.tables  # noqa: F401 (the module that used to patch it)
 
     signature = django_tables2.utils.signature
     assert signature.__module__ == "django_tables2.utils" and not hasattr(signature, "cached")

@@ -1,11 +1,11 @@
-"""refills.views.urgent_pages: a page in the default order reads only the pumps that can be
+"""dashboard.views.urgent_pages: a page in the default order reads only the pumps that can be
 on it, and shows exactly the rows of the whole list's order, on every page."""
 
 import pytest
 import time_machine
 
+from dashboard.views import OVERDUE_STATUSES, active_pumps
 from refills import schedule
-from refills.views import OVERDUE_STATUSES, active_pumps
 from tests.dashboard_data import FROZEN, TODAY, pump_with_status
 
 pytestmark = pytest.mark.django_db

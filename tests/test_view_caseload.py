@@ -62,7 +62,7 @@ def test_rows_show_status_as_text_and_colour_class(client, staff, caseload):
 
 
 def test_mrn_links_to_the_patient_page_when_it_exists(client, staff, caseload):
-    from refills.templatetags.dashboard import url_if_exists
+    from dashboard.templatetags.dashboard import url_if_exists
 
     client.force_login(staff)
     html = client.get(URL).content.decode()

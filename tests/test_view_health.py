@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from refills.outbox import Reminder, SweepRun
+from reminders.models import Reminder, SweepRun
 from tests.reminders_data import reminder_row, utc
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +83,7 @@ def test_load_balancer_check_ignores_a_late_sweep(client):
 
 
 def test_load_balancer_check_fails_without_the_database(client, monkeypatch):
-    from refills import views_outbox
+    from reminders import views as views_outbox
 
     monkeypatch.setattr(views_outbox, "database_ok", lambda: False)
     response = client.get(reverse("health") + "?check=web")

@@ -14,10 +14,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.models import ColumnMapping, PendingImport
+from imports.columns import COLUMNS
+from imports.importer import run_import
+from imports.models import ColumnMapping, PendingImport
 from patients.models import Patient, Pump
-from refills.importer import run_import
-from refills.importer_columns import COLUMNS
 from refills.models import Appointment, Refill
 from tests.factories import MembershipFactory, UserFactory
 from tests.test_command_import_caseload import GOOD_ROWS, csv_text
@@ -33,9 +33,9 @@ def frozen():
 
 @pytest.fixture(autouse=True)
 def jobs_run_at_once(monkeypatch):
-    """The preview and the import are background jobs (refills.import_jobs, tested in
+    """The preview and the import are background jobs (imports.import_jobs, tested in
     tests/test_import_jobs.py); here a worker runs each one as soon as it is made."""
-    from refills import import_jobs
+    from imports import import_jobs
 
     monkeypatch.setattr(import_jobs, "schedule", import_jobs.run_job)
 
@@ -351,7 +351,7 @@ def test_expired_pending_file_is_not_used(admin_client):
 
 
 def test_the_hourly_task_purges_expired_files_only(admin_client, settings):
-    from refills.tasks import purge_stale_imports
+    from imports.tasks import purge_stale_imports
 
     upload(admin_client, csv_text(GOOD_ROWS))
     assert purge_stale_imports() == 0
@@ -382,8 +382,8 @@ def test_managers_cannot_import(client, manager):
 
 
 def run_jobs(response):
-    """Run the background job a page sent the browser to (refills.import_jobs), as a worker would."""
-    from refills import import_jobs
+    """Run the background job a page sent the browser to (imports.import_jobs), as a worker would."""
+    from imports import import_jobs
 
     location = response.get("Location", "") if response.status_code == 302 else ""
     if "/import/jobs/" in location:

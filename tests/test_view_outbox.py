@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from refills.outbox import Reminder
+from reminders.models import Reminder
 from tests.reminders_data import reminder_row, utc
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +136,7 @@ def test_retry_all_requeues_every_failed_row_of_the_clinic_once(
 ):
     second = reminder_row(clinic, status=Status.FAILED, attempts=5, kind=Reminder.Kind.DIGEST)
     client.force_login(staff)
-    with django_capture_on_commit_callbacks() as callbacks, caplog.at_level(logging.INFO, "refills.views_outbox"):
+    with django_capture_on_commit_callbacks() as callbacks, caplog.at_level(logging.INFO, "reminders.views"):
         response = client.post(reverse("outbox_retry_failed"), {"confirm": "yes"}, follow=True)
     assert response.redirect_chain == [(reverse("outbox"), 302)]
     assert "2 failed reminders will be sent again." in response.content.decode()
@@ -164,6 +164,6 @@ def test_retry_all_is_post_only_and_for_members(client, staff, outsider, rows):
 
 def test_the_single_retry_is_logged(client, staff, rows, caplog):
     client.force_login(staff)
-    with caplog.at_level(logging.INFO, "refills.views_outbox"):
+    with caplog.at_level(logging.INFO, "reminders.views"):
         client.post(reverse("outbox_retry", args=[rows["failed"].pk]))
     assert any(f"reminder {rows['failed'].pk} retried by user {staff.pk}" in r.getMessage() for r in caplog.records)

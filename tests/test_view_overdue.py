@@ -10,8 +10,8 @@ from auditlog.models import LogEntry
 from django.urls import NoReverseMatch, path, reverse
 
 from clinic.urls import urlpatterns as project_urlpatterns
+from dashboard.views import first_working_day
 from refills import schedule
-from refills.views import first_working_day
 from tests.dashboard_data import FROZEN, TODAY, book_refill, pump_with_status
 
 pytestmark = pytest.mark.django_db

@@ -138,7 +138,7 @@ def test_outsider_gets_404_and_get_is_not_offered(client, outsider, manager, und
 
 
 def test_discrepancy_meaning_filter_matches_the_engine():
-    from refills.templatetags.dashboard import discrepancy_meaning
+    from dashboard.templatetags.dashboard import discrepancy_meaning
 
     assert discrepancy_meaning(Decimal("2.5")) == schedule.discrepancy_meaning(Decimal("2.5"))
     assert "over-delivery" in discrepancy_meaning(Decimal("-1.5"))

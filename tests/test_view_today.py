@@ -8,9 +8,9 @@ import time_machine
 from django.template import Context, Template
 from django.urls import reverse
 
+from dashboard.templatetags.dashboard import CountCard, url_if_exists
 from patients.models import Pump
 from refills import schedule
-from refills.templatetags.dashboard import CountCard, url_if_exists
 from tests.dashboard_data import FROZEN, TODAY, book_refill, flagged_refill, pump_with_status
 
 pytestmark = pytest.mark.django_db
@@ -151,7 +151,7 @@ def test_url_if_exists():
 
 
 def test_failed_reminders_are_counted_on_today(client, clinic, other_clinic, staff):
-    from refills.outbox import Reminder
+    from reminders.models import Reminder
     from tests.reminders_data import reminder_row
 
     reminder_row(clinic, status=Reminder.Status.FAILED, target="pump:1")

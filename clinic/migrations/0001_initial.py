@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,41 +16,122 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Clinic',
+            name="Clinic",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('slug', models.SlugField(unique=True, verbose_name='slug')),
-                ('time_zone', models.CharField(default='Europe/London', max_length=64, validators=[clinic.models.validate_time_zone], verbose_name='time zone')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('buffer_days', models.PositiveSmallIntegerField(default=7, help_text='Refill this many days before the alarm date (0-30).', validators=[django.core.validators.MaxValueValidator(30)], verbose_name='buffer days')),
-                ('due_soon_days', models.PositiveSmallIntegerField(default=14, help_text='A pump is due soon this many days before its refill due date (1-60).', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(60)], verbose_name='due soon days')),
-                ('replacement_window_days', models.PositiveSmallIntegerField(default=180, validators=[django.core.validators.MinValueValidator(30), django.core.validators.MaxValueValidator(730)], verbose_name='replacement window days')),
-                ('digest_hour', models.PositiveSmallIntegerField(default=7, help_text='Local hour at which the staff digest is sent.', validators=[django.core.validators.MaxValueValidator(23)], verbose_name='digest hour')),
-                ('appointment_reminder_lead_days', models.JSONField(default=clinic.models.default_lead_days, validators=[clinic.models.validate_lead_days], verbose_name='appointment reminder lead days')),
-                ('working_days', models.JSONField(default=clinic.models.default_working_days, validators=[clinic.models.validate_working_days], verbose_name='working days')),
-                ('reminders_enabled', models.BooleanField(default=True, verbose_name='reminders enabled')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("slug", models.SlugField(unique=True, verbose_name="slug")),
+                (
+                    "time_zone",
+                    models.CharField(
+                        default="Europe/London",
+                        max_length=64,
+                        validators=[clinic.models.validate_time_zone],
+                        verbose_name="time zone",
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                (
+                    "buffer_days",
+                    models.PositiveSmallIntegerField(
+                        default=7,
+                        help_text="Refill this many days before the alarm date (0-30).",
+                        validators=[django.core.validators.MaxValueValidator(30)],
+                        verbose_name="buffer days",
+                    ),
+                ),
+                (
+                    "due_soon_days",
+                    models.PositiveSmallIntegerField(
+                        default=14,
+                        help_text="A pump is due soon this many days before its refill due date (1-60).",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(60),
+                        ],
+                        verbose_name="due soon days",
+                    ),
+                ),
+                (
+                    "replacement_window_days",
+                    models.PositiveSmallIntegerField(
+                        default=180,
+                        validators=[
+                            django.core.validators.MinValueValidator(30),
+                            django.core.validators.MaxValueValidator(730),
+                        ],
+                        verbose_name="replacement window days",
+                    ),
+                ),
+                (
+                    "digest_hour",
+                    models.PositiveSmallIntegerField(
+                        default=7,
+                        help_text="Local hour at which the staff digest is sent.",
+                        validators=[django.core.validators.MaxValueValidator(23)],
+                        verbose_name="digest hour",
+                    ),
+                ),
+                (
+                    "appointment_reminder_lead_days",
+                    models.JSONField(
+                        default=clinic.models.default_lead_days,
+                        validators=[clinic.models.validate_lead_days],
+                        verbose_name="appointment reminder lead days",
+                    ),
+                ),
+                (
+                    "working_days",
+                    models.JSONField(
+                        default=clinic.models.default_working_days,
+                        validators=[clinic.models.validate_working_days],
+                        verbose_name="working days",
+                    ),
+                ),
+                ("reminders_enabled", models.BooleanField(default=True, verbose_name="reminders enabled")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'clinic',
-                'ordering': ['name'],
+                "verbose_name": "clinic",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('admin', 'Admin'), ('manager', 'Pump manager'), ('staff', 'Staff')], default='staff', max_length=10, verbose_name='role')),
-                ('digest_opt_in', models.BooleanField(default=False, verbose_name='receive the daily digest')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='clinic.clinic')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("admin", "Admin"), ("manager", "Pump manager"), ("staff", "Staff")],
+                        default="staff",
+                        max_length=10,
+                        verbose_name="role",
+                    ),
+                ),
+                ("digest_opt_in", models.BooleanField(default=False, verbose_name="receive the daily digest")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="clinic.clinic"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['clinic', 'user__username'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'clinic'), name='membership_one_per_user_clinic')],
+                "ordering": ["clinic", "user__username"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "clinic"), name="membership_one_per_user_clinic")
+                ],
             },
         ),
     ]

@@ -8,104 +8,251 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clinic', '0001_initial'),
+        ("clinic", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PumpModel',
+            name="PumpModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('manufacturer', models.CharField(blank=True, max_length=100, verbose_name='manufacturer')),
-                ('reservoir_ml', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True, verbose_name='reservoir (mL)')),
-                ('alarm_volume_ml', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True, verbose_name='default low-reservoir alarm (mL)')),
-                ('service_life_months', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='expected service life (months)')),
-                ('max_refill_interval_days', models.PositiveSmallIntegerField(default=180, verbose_name='max refill interval (days)')),
-                ('stops_after_eri_days', models.PositiveSmallIntegerField(blank=True, help_text='SynchroMed II pumps stop 90 days after the elective replacement indicator.', null=True, verbose_name='stops this many days after ERI')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(max_length=40, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("manufacturer", models.CharField(blank=True, max_length=100, verbose_name="manufacturer")),
+                (
+                    "reservoir_ml",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=6, null=True, verbose_name="reservoir (mL)"
+                    ),
+                ),
+                (
+                    "alarm_volume_ml",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=6,
+                        null=True,
+                        verbose_name="default low-reservoir alarm (mL)",
+                    ),
+                ),
+                (
+                    "service_life_months",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="expected service life (months)"
+                    ),
+                ),
+                (
+                    "max_refill_interval_days",
+                    models.PositiveSmallIntegerField(default=180, verbose_name="max refill interval (days)"),
+                ),
+                (
+                    "stops_after_eri_days",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="SynchroMed II pumps stop 90 days after the elective replacement indicator.",
+                        null=True,
+                        verbose_name="stops this many days after ERI",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Patient',
+            name="Patient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mrn', models.CharField(help_text='Medical record number, unique in the clinic.', max_length=40, verbose_name='MRN')),
-                ('first_name', models.CharField(max_length=100, verbose_name='first name')),
-                ('last_name', models.CharField(max_length=100, verbose_name='last name')),
-                ('date_of_birth', models.DateField(blank=True, null=True, verbose_name='date of birth')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('reminders_opt_in', models.BooleanField(default=False, verbose_name='email reminders')),
-                ('status', models.CharField(choices=[('active', 'Active'), ('inactive', 'Inactive'), ('deceased', 'Deceased'), ('transferred', 'Transferred')], default='active', max_length=12, verbose_name='status')),
-                ('sci_t6_or_above', models.BooleanField(default=False, verbose_name='spinal cord injury at or above T6')),
-                ('communication_difficulty', models.BooleanField(default=False, verbose_name='communication difficulty')),
-                ('previous_withdrawal', models.BooleanField(default=False, verbose_name='previous baclofen withdrawal')),
-                ('high_risk', models.GeneratedField(db_persist=True, expression=models.Case(models.When(models.Q(('sci_t6_or_above', True), ('communication_difficulty', True), ('previous_withdrawal', True), _connector='OR'), then=True), default=False), output_field=models.BooleanField())),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='patients', to='clinic.clinic')),
-                ('manager', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='managed_patients', to=settings.AUTH_USER_MODEL, verbose_name='pump manager')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "mrn",
+                    models.CharField(
+                        help_text="Medical record number, unique in the clinic.", max_length=40, verbose_name="MRN"
+                    ),
+                ),
+                ("first_name", models.CharField(max_length=100, verbose_name="first name")),
+                ("last_name", models.CharField(max_length=100, verbose_name="last name")),
+                ("date_of_birth", models.DateField(blank=True, null=True, verbose_name="date of birth")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                ("reminders_opt_in", models.BooleanField(default=False, verbose_name="email reminders")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("inactive", "Inactive"),
+                            ("deceased", "Deceased"),
+                            ("transferred", "Transferred"),
+                        ],
+                        default="active",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "sci_t6_or_above",
+                    models.BooleanField(default=False, verbose_name="spinal cord injury at or above T6"),
+                ),
+                (
+                    "communication_difficulty",
+                    models.BooleanField(default=False, verbose_name="communication difficulty"),
+                ),
+                (
+                    "previous_withdrawal",
+                    models.BooleanField(default=False, verbose_name="previous baclofen withdrawal"),
+                ),
+                (
+                    "high_risk",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=models.Case(
+                            models.When(
+                                models.Q(
+                                    ("sci_t6_or_above", True),
+                                    ("communication_difficulty", True),
+                                    ("previous_withdrawal", True),
+                                    _connector="OR",
+                                ),
+                                then=True,
+                            ),
+                            default=False,
+                        ),
+                        output_field=models.BooleanField(),
+                    ),
+                ),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="patients", to="clinic.clinic"
+                    ),
+                ),
+                (
+                    "manager",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="managed_patients",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="pump manager",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['last_name', 'first_name'],
+                "ordering": ["last_name", "first_name"],
             },
         ),
         migrations.CreateModel(
-            name='Pump',
+            name="Pump",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('serial_number', models.CharField(max_length=60, verbose_name='serial number')),
-                ('implant_date', models.DateField(verbose_name='implant date')),
-                ('reservoir_ml', models.DecimalField(decimal_places=2, max_digits=6, verbose_name='reservoir (mL)')),
-                ('alarm_volume_ml', models.DecimalField(decimal_places=2, max_digits=6, validators=[django.core.validators.MinValueValidator(Decimal('0.5')), django.core.validators.MaxValueValidator(Decimal('10'))], verbose_name='low-reservoir alarm volume (mL)')),
-                ('eri_date', models.DateField(blank=True, help_text='Elective replacement indicator, as read from the programmer.', null=True, verbose_name='ERI date')),
-                ('status', models.CharField(choices=[('active', 'Active'), ('explanted', 'Explanted')], default='active', max_length=10, verbose_name='status')),
-                ('explant_date', models.DateField(blank=True, null=True, verbose_name='explant date')),
-                ('last_refill_date', models.DateField(editable=False, null=True, verbose_name='last refill')),
-                ('alarm_date', models.DateField(editable=False, null=True, verbose_name='alarm date')),
-                ('empty_date', models.DateField(editable=False, null=True, verbose_name='empty date')),
-                ('refill_due', models.DateField(editable=False, null=True, verbose_name='refill due')),
-                ('due_soon_from', models.DateField(editable=False, null=True, verbose_name='due soon from')),
-                ('replacement_due', models.DateField(editable=False, null=True, verbose_name='replacement due')),
-                ('replacement_estimated', models.BooleanField(default=True, editable=False, verbose_name='replacement date estimated')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='pumps', to='clinic.clinic')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='pumps', to='patients.patient')),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='pumps', to='patients.pumpmodel', verbose_name='pump model')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("serial_number", models.CharField(max_length=60, verbose_name="serial number")),
+                ("implant_date", models.DateField(verbose_name="implant date")),
+                ("reservoir_ml", models.DecimalField(decimal_places=2, max_digits=6, verbose_name="reservoir (mL)")),
+                (
+                    "alarm_volume_ml",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=6,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.5")),
+                            django.core.validators.MaxValueValidator(Decimal("10")),
+                        ],
+                        verbose_name="low-reservoir alarm volume (mL)",
+                    ),
+                ),
+                (
+                    "eri_date",
+                    models.DateField(
+                        blank=True,
+                        help_text="Elective replacement indicator, as read from the programmer.",
+                        null=True,
+                        verbose_name="ERI date",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("explanted", "Explanted")],
+                        default="active",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("explant_date", models.DateField(blank=True, null=True, verbose_name="explant date")),
+                ("last_refill_date", models.DateField(editable=False, null=True, verbose_name="last refill")),
+                ("alarm_date", models.DateField(editable=False, null=True, verbose_name="alarm date")),
+                ("empty_date", models.DateField(editable=False, null=True, verbose_name="empty date")),
+                ("refill_due", models.DateField(editable=False, null=True, verbose_name="refill due")),
+                ("due_soon_from", models.DateField(editable=False, null=True, verbose_name="due soon from")),
+                ("replacement_due", models.DateField(editable=False, null=True, verbose_name="replacement due")),
+                (
+                    "replacement_estimated",
+                    models.BooleanField(default=True, editable=False, verbose_name="replacement date estimated"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="pumps", to="clinic.clinic"
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="pumps", to="patients.patient"
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="pumps",
+                        to="patients.pumpmodel",
+                        verbose_name="pump model",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['serial_number'],
+                "ordering": ["serial_number"],
             },
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.UniqueConstraint(fields=('clinic', 'mrn'), name='patient_mrn_unique_in_clinic'),
+            model_name="patient",
+            constraint=models.UniqueConstraint(fields=("clinic", "mrn"), name="patient_mrn_unique_in_clinic"),
         ),
         migrations.AddIndex(
-            model_name='pump',
-            index=models.Index(condition=models.Q(('status', 'active')), fields=['clinic', 'refill_due'], name='pump_caseload_refill_due'),
+            model_name="pump",
+            index=models.Index(
+                condition=models.Q(("status", "active")),
+                fields=["clinic", "refill_due"],
+                name="pump_caseload_refill_due",
+            ),
         ),
         migrations.AddIndex(
-            model_name='pump',
-            index=models.Index(condition=models.Q(('status', 'active')), fields=['clinic', 'replacement_due'], name='pump_replacement_due'),
+            model_name="pump",
+            index=models.Index(
+                condition=models.Q(("status", "active")),
+                fields=["clinic", "replacement_due"],
+                name="pump_replacement_due",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pump',
-            constraint=models.UniqueConstraint(fields=('clinic', 'serial_number'), name='pump_serial_unique_in_clinic'),
+            model_name="pump",
+            constraint=models.UniqueConstraint(fields=("clinic", "serial_number"), name="pump_serial_unique_in_clinic"),
         ),
         migrations.AddConstraint(
-            model_name='pump',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('patient',), name='one_active_pump_per_patient'),
+            model_name="pump",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "active")), fields=("patient",), name="one_active_pump_per_patient"
+            ),
         ),
     ]

@@ -16,26 +16,37 @@ def store_first_refill_booking(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0004_auditlog_patient_index'),
-        ('patients', '0003_list_indexes'),
-        ('refills', '0002_sweeprun_reminder'),
+        ("clinic", "0004_auditlog_patient_index"),
+        ("patients", "0003_list_indexes"),
+        ("refills", "0002_sweeprun_reminder"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='pump',
-            name='pump_caseload_refill_due',
+            model_name="pump",
+            name="pump_caseload_refill_due",
         ),
         migrations.AddField(
-            model_name='pump',
-            name='first_refill_booking',
-            field=models.DateField(editable=False, null=True, verbose_name='first refill booked'),
+            model_name="pump",
+            name="first_refill_booking",
+            field=models.DateField(editable=False, null=True, verbose_name="first refill booked"),
         ),
         migrations.RunPython(store_first_refill_booking, migrations.RunPython.noop),
         migrations.AddIndex(
-            model_name='pump',
-            index=models.Index(condition=models.Q(('status', 'active')), fields=['clinic', 'refill_due'], include=('patient', 'empty_date', 'alarm_date', 'due_soon_from', 'replacement_due', 'first_refill_booking'), name='pump_caseload_refill_due'),
+            model_name="pump",
+            index=models.Index(
+                condition=models.Q(("status", "active")),
+                fields=["clinic", "refill_due"],
+                include=(
+                    "patient",
+                    "empty_date",
+                    "alarm_date",
+                    "due_soon_from",
+                    "replacement_due",
+                    "first_refill_booking",
+                ),
+                name="pump_caseload_refill_due",
+            ),
         ),
     ]

@@ -6,85 +6,271 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('patients', '0001_initial'),
+        ("patients", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProgramChange',
+            name="ProgramChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('performed_on', models.DateField(verbose_name='date')),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('daily_dose_mcg', models.DecimalField(blank=True, decimal_places=2, max_digits=8, null=True, verbose_name='new daily dose (mcg/day)')),
-                ('bolus_allowance_mcg', models.DecimalField(blank=True, decimal_places=2, max_digits=8, null=True, verbose_name='new max bolus allowance (mcg/day)')),
-                ('dosing_mode', models.CharField(blank=True, choices=[('simple', 'Simple continuous'), ('flex', 'Flex')], max_length=10, verbose_name='dosing mode')),
-                ('performed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='performed by')),
-                ('pump', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='program_changes', to='patients.pump')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("performed_on", models.DateField(verbose_name="date")),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "daily_dose_mcg",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=8, null=True, verbose_name="new daily dose (mcg/day)"
+                    ),
+                ),
+                (
+                    "bolus_allowance_mcg",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=8,
+                        null=True,
+                        verbose_name="new max bolus allowance (mcg/day)",
+                    ),
+                ),
+                (
+                    "dosing_mode",
+                    models.CharField(
+                        blank=True,
+                        choices=[("simple", "Simple continuous"), ("flex", "Flex")],
+                        max_length=10,
+                        verbose_name="dosing mode",
+                    ),
+                ),
+                (
+                    "performed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="performed by",
+                    ),
+                ),
+                (
+                    "pump",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="program_changes", to="patients.pump"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-performed_on', '-id'],
+                "ordering": ["-performed_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Appointment',
+            name="Appointment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('refill', 'Refill'), ('replacement', 'Replacement'), ('review', 'Review')], default='refill', max_length=12, verbose_name='kind')),
-                ('local_date', models.DateField(verbose_name='date')),
-                ('local_time', models.TimeField(verbose_name='time')),
-                ('starts_at', models.DateTimeField(editable=False)),
-                ('status', models.CharField(choices=[('scheduled', 'Scheduled'), ('completed', 'Completed'), ('cancelled', 'Cancelled'), ('no_show', 'No-show')], default='scheduled', max_length=10, verbose_name='status')),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('assigned_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='appointments', to=settings.AUTH_USER_MODEL, verbose_name='assigned to')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='appointments', to='patients.patient')),
-                ('pump', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='appointments', to='patients.pump')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("refill", "Refill"), ("replacement", "Replacement"), ("review", "Review")],
+                        default="refill",
+                        max_length=12,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("local_date", models.DateField(verbose_name="date")),
+                ("local_time", models.TimeField(verbose_name="time")),
+                ("starts_at", models.DateTimeField(editable=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("completed", "Completed"),
+                            ("cancelled", "Cancelled"),
+                            ("no_show", "No-show"),
+                        ],
+                        default="scheduled",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "assigned_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="appointments",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="assigned to",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="appointments", to="patients.patient"
+                    ),
+                ),
+                (
+                    "pump",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="appointments",
+                        to="patients.pump",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['local_date', 'local_time'],
-                'indexes': [models.Index(condition=models.Q(('status', 'scheduled')), fields=['pump', 'local_date'], name='appointment_scheduled_by_pump'), models.Index(condition=models.Q(('status', 'scheduled')), fields=['starts_at'], name='appointment_scheduled_start')],
+                "ordering": ["local_date", "local_time"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status", "scheduled")),
+                        fields=["pump", "local_date"],
+                        name="appointment_scheduled_by_pump",
+                    ),
+                    models.Index(
+                        condition=models.Q(("status", "scheduled")),
+                        fields=["starts_at"],
+                        name="appointment_scheduled_start",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Refill',
+            name="Refill",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('performed_on', models.DateField(verbose_name='date')),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('is_initial_fill', models.BooleanField(default=False, verbose_name='first fill at implant')),
-                ('volume_removed_ml', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True, verbose_name='volume removed (mL)')),
-                ('volume_added_ml', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True, verbose_name='volume added (mL)')),
-                ('volume_after_ml', models.DecimalField(decimal_places=2, max_digits=6, verbose_name='reservoir volume after refill (mL)')),
-                ('concentration_mcg_ml', models.DecimalField(decimal_places=2, max_digits=8, verbose_name='concentration (mcg/mL)')),
-                ('compounded', models.BooleanField(default=False, verbose_name='compounded concentration')),
-                ('daily_dose_mcg', models.DecimalField(decimal_places=2, max_digits=8, verbose_name='daily dose (mcg/day)')),
-                ('dosing_mode', models.CharField(choices=[('simple', 'Simple continuous'), ('flex', 'Flex')], default='simple', max_length=10, verbose_name='dosing mode')),
-                ('bolus_allowance_mcg', models.DecimalField(decimal_places=2, default=0, max_digits=8, verbose_name='max bolus allowance (mcg/day)')),
-                ('bridge_bolus_confirmed', models.BooleanField(default=False, verbose_name='bridge bolus programmed')),
-                ('expected_residual_ml', models.DecimalField(blank=True, decimal_places=3, editable=False, max_digits=7, null=True, verbose_name='expected residual (mL)')),
-                ('residual_discrepancy_ml', models.DecimalField(blank=True, decimal_places=3, editable=False, max_digits=7, null=True, verbose_name='residual discrepancy (mL)')),
-                ('needs_review', models.BooleanField(default=False, editable=False, verbose_name='awaiting review')),
-                ('reviewed_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('review_note', models.TextField(blank=True, editable=False, verbose_name='review note')),
-                ('performed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='performed by')),
-                ('pump', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='refills', to='patients.pump')),
-                ('reviewed_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("performed_on", models.DateField(verbose_name="date")),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("is_initial_fill", models.BooleanField(default=False, verbose_name="first fill at implant")),
+                (
+                    "volume_removed_ml",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=6, null=True, verbose_name="volume removed (mL)"
+                    ),
+                ),
+                (
+                    "volume_added_ml",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=6, null=True, verbose_name="volume added (mL)"
+                    ),
+                ),
+                (
+                    "volume_after_ml",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=6, verbose_name="reservoir volume after refill (mL)"
+                    ),
+                ),
+                (
+                    "concentration_mcg_ml",
+                    models.DecimalField(decimal_places=2, max_digits=8, verbose_name="concentration (mcg/mL)"),
+                ),
+                ("compounded", models.BooleanField(default=False, verbose_name="compounded concentration")),
+                (
+                    "daily_dose_mcg",
+                    models.DecimalField(decimal_places=2, max_digits=8, verbose_name="daily dose (mcg/day)"),
+                ),
+                (
+                    "dosing_mode",
+                    models.CharField(
+                        choices=[("simple", "Simple continuous"), ("flex", "Flex")],
+                        default="simple",
+                        max_length=10,
+                        verbose_name="dosing mode",
+                    ),
+                ),
+                (
+                    "bolus_allowance_mcg",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=8, verbose_name="max bolus allowance (mcg/day)"
+                    ),
+                ),
+                ("bridge_bolus_confirmed", models.BooleanField(default=False, verbose_name="bridge bolus programmed")),
+                (
+                    "expected_residual_ml",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=3,
+                        editable=False,
+                        max_digits=7,
+                        null=True,
+                        verbose_name="expected residual (mL)",
+                    ),
+                ),
+                (
+                    "residual_discrepancy_ml",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=3,
+                        editable=False,
+                        max_digits=7,
+                        null=True,
+                        verbose_name="residual discrepancy (mL)",
+                    ),
+                ),
+                ("needs_review", models.BooleanField(default=False, editable=False, verbose_name="awaiting review")),
+                ("reviewed_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("review_note", models.TextField(blank=True, editable=False, verbose_name="review note")),
+                (
+                    "performed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="performed by",
+                    ),
+                ),
+                (
+                    "pump",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="refills", to="patients.pump"
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-performed_on', '-id'],
-                'get_latest_by': 'performed_on',
-                'indexes': [models.Index(condition=models.Q(('needs_review', True)), fields=['pump'], name='refill_awaiting_review')],
-                'constraints': [models.UniqueConstraint(fields=('pump', 'performed_on'), name='one_refill_per_pump_per_day')],
+                "ordering": ["-performed_on", "-id"],
+                "get_latest_by": "performed_on",
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("needs_review", True)), fields=["pump"], name="refill_awaiting_review"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("pump", "performed_on"), name="one_refill_per_pump_per_day")
+                ],
             },
         ),
     ]

@@ -1,6 +1,6 @@
 """axe-core on the main pages of the demo clinic, with a screenshot of each page.
 
-One walk through the pages of the seeded demo clinic (refills.demo, about ten seconds to
+One walk through the pages of the seeded demo clinic (demo.seeder, about ten seconds to
 build): each page is checked with axe-core (axe-playwright-python's bundled axe.min.js,
 no network) at desktop width and photographed full-page at desktop (1280 px) and tablet
 (1024 px) widths under test-artifacts/screenshots/. No page may have a violation of
@@ -12,8 +12,9 @@ import json
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
+from demo import seeder as demo
 from patients.models import Pump
-from refills import demo, schedule
+from refills import schedule
 from refills.models import Refill
 from tests.browser.conftest import DESKTOP, TABLET, login, screenshot
 

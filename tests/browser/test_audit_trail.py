@@ -8,8 +8,8 @@ page) and no page scrolls sideways. Screenshots: test-artifacts/screenshots/audi
 
 import pytest
 
+from demo import seeder as demo
 from patients.models import Pump
-from refills import demo
 from tests.browser.conftest import login, screenshot
 
 pytestmark = pytest.mark.browser

@@ -14,10 +14,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from clinic.models import PendingImport
+from imports import import_jobs
+from imports.models import ImportJob, PendingImport
 from patients.models import Patient
-from refills import import_jobs
-from refills.models import ImportJob
 from tests.browser.conftest import DESKTOP, login, screenshot
 from tests.test_command_import_caseload import csv_text
 from tests.test_view_import import caseload_rows

@@ -10,7 +10,7 @@ import re
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from refills.importer_columns import COLUMNS
+from imports.columns import COLUMNS
 from tests.browser.conftest import login, screenshot
 from tests.test_command_import_caseload import csv_text
 from tests.test_view_import import caseload_rows
@@ -43,8 +43,8 @@ def open_preview(page) -> None:
     """The preview, once its background check has run (run here, as the worker would)."""
     page.goto("/import/preview/")
     if "/import/jobs/" in page.url:
-        from refills import import_jobs
-        from refills.models_import_jobs import ImportJob
+        from imports import import_jobs
+        from imports.models import ImportJob
 
         for job in ImportJob.objects.exclude(status=ImportJob.Status.DONE):
             import_jobs.run_job(job.pk)

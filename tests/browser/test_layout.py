@@ -11,8 +11,9 @@ action on screen.
 import pytest
 from django.contrib.auth import get_user_model
 
+from demo import seeder as demo
 from patients.models import Patient, Pump
-from refills import demo, schedule
+from refills import schedule
 from tests.browser.conftest import SCREENSHOTS, login, screenshot
 from tests.factories import PatientFactory, PumpFactory
 

@@ -7,7 +7,7 @@ can be compared with the pictures taken before it, and checks each shows its tab
 
 import pytest
 
-from refills import demo
+from demo import seeder as demo
 from tests.browser.conftest import login, screenshot
 
 pytestmark = pytest.mark.browser

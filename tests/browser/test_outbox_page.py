@@ -9,7 +9,7 @@ test-artifacts/screenshots/outbox-<width>.png and outbox-retry-failed-<width>.pn
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from refills.outbox import Reminder
+from reminders.models import Reminder
 from tests.browser.conftest import login, screenshot
 from tests.reminders_data import reminder_row
 

@@ -5,9 +5,9 @@ import re
 import pytest
 from django.utils import dateformat
 
+from dashboard.views import first_working_day
 from refills import schedule
 from refills.models import Appointment
-from refills.views import first_working_day
 from tests.browser.conftest import login, screenshot
 from tests.dashboard_data import pump_with_status
 

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
+from demo import seeder as demo
 from patients.models import Pump
-from refills import dangers, demo, schedule
+from refills import dangers, schedule
 from refills.models import Refill
 from tests.browser.conftest import SCREENSHOTS, login, screenshot
 

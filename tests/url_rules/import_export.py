@@ -1,7 +1,7 @@
 """Import (admins), the whole-clinic export and calendar feeds (every member), public feed URLs."""
 
-from clinic.models import CalendarFeed, PendingImport
-from refills.models import ImportJob
+from clinic.models import CalendarFeed
+from imports.models import ImportJob, PendingImport
 from tests.url_rules import ADMIN, NOT_ALLOWED, PUBLIC, STAFF, Rule
 
 RULES = {

@@ -16,7 +16,7 @@ RULES = {
 
 
 def extra_objects(clinic, objects: dict) -> dict:
-    from refills.outbox import Reminder, SweepRun, unsubscribe_token
+    from reminders.models import Reminder, SweepRun, unsubscribe_token
 
     moment = datetime(2025, 10, 1, 9, 59, tzinfo=UTC)
     # A recent sweep, so the health view answers 200 in the matrix's frozen time.
