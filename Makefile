@@ -21,6 +21,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # the apps' layers (pyproject.toml [tool.importlinter])
 	mkdir -p var  # the default SQLite database's folder: makemigrations checks the history there
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
