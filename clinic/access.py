@@ -27,6 +27,11 @@ CLINIC_PATHS = {
     "refills.appointment": "patient__clinic",
     "refills.reminder": "clinic",
     "refills.importjob": "clinic",
+    "screening.candidate": "clinic",
+    "screening.stagemove": "candidate__clinic",
+    "screening.screeningtrial": "candidate__clinic",
+    "worklist.item": "clinic",
+    "worklist.contactattempt": "item__clinic",
 }
 
 

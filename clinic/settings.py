@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "clinic",
     "patients",
     "refills",
+    "worklist",
 ]
 
 MIDDLEWARE = [
