@@ -35,6 +35,8 @@ def register_models() -> None:
     auditlog.register(get("refills", "Appointment"), exclude_fields=["created_at", "updated_at", "starts_at"])
     # Feed URLs made and revoked (never the token's hash; fetches are logged as exports).
     auditlog.register(get("clinic", "CalendarFeed"), include_fields=["user", "scope", "revoked_at"])
+    auditlog.register(get("scheduling", "RefillSession"), exclude_fields=["created_at"])
+    auditlog.register(get("scheduling", "Absence"), exclude_fields=["created_at"])
 
 
 @contextmanager

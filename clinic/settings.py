@@ -39,7 +39,9 @@ INSTALLED_APPS = [
     "clinic",
     "patients",
     "refills",
+    "scheduling",
     "worklist",
+    "screening",
 ]
 
 MIDDLEWARE = [
