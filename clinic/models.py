@@ -78,6 +78,12 @@ class Clinic(models.Model):
             "(08:00-17:00 on the working days) is emailed to the clinic admins (1-45)."
         ),
     )
+    screening_target_days = models.PositiveSmallIntegerField(
+        _("screening target (days)"),
+        default=42,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("A candidate should have a first screening trial within this many days of referral (1-365)."),
+    )
     require_two_factor = models.BooleanField(
         _("require two-factor authentication"),
         default=False,
