@@ -11,3 +11,4 @@ def register_models() -> None:
     auditlog.register(get("screening", "Candidate"), exclude_fields=["created_at", "updated_at"])
     auditlog.register(get("screening", "StageMove"), exclude_fields=["created_at"])
     auditlog.register(get("screening", "ScreeningTrial"), exclude_fields=["created_at", "updated_at"])
+    auditlog.register(get("screening", "TitrationReview"), exclude_fields=["created_at"])

@@ -247,3 +247,6 @@ class ScreeningTrial(models.Model):
             mas_before=self.mas_before,
             mas_after=self.mas_after,
         )
+
+
+from screening.models_titration import PennScore, TitrationReview  # noqa: E402,F401  (issue 16 item 5)
