@@ -27,6 +27,7 @@ CLINIC_PATHS = {
     "refills.appointment": "patient__clinic",
     "refills.reminder": "clinic",
     "refills.importjob": "clinic",
+    "screening.titrationreview": "pump__clinic",
     "screening.candidate": "clinic",
     "screening.stagemove": "candidate__clinic",
     "screening.screeningtrial": "candidate__clinic",
