@@ -73,6 +73,7 @@ class ClinicSettingsForm(forms.ModelForm):
             "appointment_reminder_lead_days",
             "working_days",
             "require_two_factor",
+            "screening_target_days",
         ]
 
 
