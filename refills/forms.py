@@ -303,6 +303,9 @@ class AppointmentForm(ClinicScopedForm):
         self.fields["assigned_to"].queryset = (
             get_user_model().objects.filter(memberships__clinic=self.clinic).order_by("last_name", "username")
         )
+        if "kind" in self.fields and self.instance.kind != Appointment.Kind.IMPLANT:
+            # An implant is booked from the candidate's page (screening), which moves its stage.
+            self.fields["kind"].choices = [c for c in self.fields["kind"].choices if c[0] != Appointment.Kind.IMPLANT]
         self.check_working_day = check_working_day
         self.booked_date = self.instance.local_date if self.instance.pk else None
         if check_working_day and self.is_bound:
