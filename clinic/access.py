@@ -27,6 +27,8 @@ CLINIC_PATHS = {
     "refills.appointment": "patient__clinic",
     "refills.reminder": "clinic",
     "refills.importjob": "clinic",
+    "scheduling.refillsession": "clinic",
+    "scheduling.absence": "clinic",
     "screening.titrationreview": "pump__clinic",
     "screening.candidate": "clinic",
     "screening.stagemove": "candidate__clinic",
