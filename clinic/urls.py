@@ -42,4 +42,5 @@ urlpatterns = [
     path("", include("refills.urls_events")),
     path("", include("refills.urls_outbox")),
     path("", include("refills.urls_import")),
+    path("", include("scheduling.urls_plan")),
 ]
