@@ -244,6 +244,12 @@ CELERY_BEAT_SCHEDULE["sweep-reminders"] = {
     "schedule": float(REMINDER_SWEEP_SECONDS),  # a fixed interval in UTC, whatever the clinics' zones
     "options": {"expires": REMINDER_SWEEP_SECONDS - 5},  # a backlog of sweeps is pointless
 }
+# The worklist (issue 15): items derived from the pumps' state, on the sweep's interval.
+CELERY_BEAT_SCHEDULE["sync-worklists"] = {
+    "task": "worklist.tasks.sync_worklists",
+    "schedule": float(REMINDER_SWEEP_SECONDS),
+    "options": {"expires": REMINDER_SWEEP_SECONDS - 5},
+}
 CELERY_BEAT_SCHEDULE["purge-stale-imports"] = {
     "task": "refills.tasks.purge_stale_imports",
     "schedule": 3600.0,  # uploads not confirmed within PendingImport.LIFETIME hold patient data

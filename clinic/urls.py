@@ -42,5 +42,6 @@ urlpatterns = [
     path("", include("refills.urls_events")),
     path("", include("refills.urls_outbox")),
     path("", include("refills.urls_import")),
+    path("", include("worklist.urls")),
     path("", include("scheduling.urls_plan")),
 ]
