@@ -42,6 +42,7 @@ urlpatterns = [
     path("", include("refills.urls_events")),
     path("", include("refills.urls_outbox")),
     path("", include("refills.urls_import")),
+    path("", include("screening.urls")),
     path("", include("worklist.urls")),
     path("", include("scheduling.urls_plan")),
 ]
