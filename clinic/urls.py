@@ -43,6 +43,7 @@ urlpatterns = [
     path("", include("refills.urls_outbox")),
     path("", include("refills.urls_import")),
     path("", include("screening.urls")),
+    path("", include("screening.urls_implant")),
     path("", include("worklist.urls")),
     path("", include("scheduling.urls_plan")),
 ]
