@@ -46,4 +46,5 @@ urlpatterns = [
     path("", include("screening.urls_implant")),
     path("", include("worklist.urls")),
     path("", include("scheduling.urls_plan")),
+    path("", include("worklist.urls_report")),
 ]
