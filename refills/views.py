@@ -32,6 +32,8 @@ from refills.models import Appointment, Refill
 from refills.outbox import Reminder
 from refills.tables import CaseloadTable, OverdueTable, ReplacementTable, ReviewTable, SafeTableExport
 from refills.templatetags.dashboard import CountCard, url_with_query
+from worklist import columns as worklist_columns
+from worklist import today as worklist_today
 
 OVERDUE_STATUSES = (schedule.EMPTY, schedule.ALARMING, schedule.OVERDUE)
 
@@ -191,6 +193,7 @@ class TodayView(ClinicAccessMixin, TemplateView):
             danger_hidden=sum(link.count for link in more),
             danger_total=dangers.total_items(counts, manager),
             danger_mine=mine,
+            worklist=worklist_today.for_today(self.clinic, self.today, items),
         )
         return context
 
@@ -361,10 +364,17 @@ class OverdueView(LoggedExportMixin, SingleTableMixin, ClinicAccessMixin, Templa
 
     def get_table_data(self):
         overdue = active_pumps(self.clinic, self.today).with_status_in(OVERDUE_STATUSES, self.today)
+        overdue = worklist_columns.with_owner(overdue, self.today)  # the worklist's owner and last contact
         return urgent_pages(self, overdue.annotate(days_overdue=Value(0) - F("days_to_due")).urgent_first())
 
     def get_table_kwargs(self):
-        return {"booking_date": first_working_day(self.today, self.clinic.working_days)}
+        sequence = list(OverdueTable._meta.sequence)
+        sequence[sequence.index("book") + 1 : sequence.index("book") + 1] = ["owner", "last_contact"]
+        return {
+            "booking_date": first_working_day(self.today, self.clinic.working_days),
+            "extra_columns": worklist_columns.owner_columns(self.clinic.zone),
+            "sequence": sequence,
+        }
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

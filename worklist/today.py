@@ -1,12 +1,12 @@
 """What Today shows of the worklist, in one call: the escalated items (top of the page), the
 standing check (count and link), and the owner and last contact of each item on Today's
-action list. Three queries, whatever the caseload.
+action list. Two queries, whatever the caseload.
 """
 
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 
 from worklist import display
@@ -46,16 +46,19 @@ def row(item, zone) -> dict:
 def for_today(clinic, today: date, danger_items=()) -> TodayWorklist:
     """The worklist's part of Today for ``clinic`` on ``today``."""
     zone = clinic.zone
-    items = live_items(clinic, today)
-    escalated = [row(item, zone) for item in items.filter(escalated_at__isnull=False).order_by("-escalated_at", "pk")]
     pump_ids = [d.pump.pk for d in danger_items if d.kind != UNDER_DELIVERY]
     refill_ids = [d.refill.pk for d in danger_items if d.kind == UNDER_DELIVERY and d.refill is not None]
-    by_danger = {}
+    wanted = Q(escalated_at__isnull=False)
     if pump_ids or refill_ids:
-        wanted = Q(kind="refill", pump_id__in=pump_ids) | Q(kind="review", refill_id__in=refill_ids)
-        for item in items.filter(wanted):
-            key = ("review", item.refill_id) if item.kind == "review" else ("refill", item.pump_id)
-            by_danger[key] = row(item, zone)
+        wanted |= Q(kind="refill", pump_id__in=pump_ids) | Q(kind="review", refill_id__in=refill_ids)
+    # One query for both: the escalated items and the items of Today's action list.
+    escalated, by_danger = [], {}
+    for item in live_items(clinic, today).filter(wanted).order_by(F("escalated_at").desc(nulls_last=True), "pk"):
+        shown = row(item, zone)
+        if item.escalated_at is not None:
+            escalated.append(shown)
+        key = ("review", item.refill_id) if item.kind == "review" else ("refill", item.pump_id)
+        by_danger[key] = shown
     return TodayWorklist(
         escalated=escalated,
         standing_count=standing_check_count(clinic, today),

@@ -172,11 +172,11 @@ class ExceptionView(ItemMixin, View):
 
 
 def invalid(view, request, **forms):
-    """The item page again with the bound form's errors (nothing saved), status 400."""
+    """The item page again with the bound form's errors (nothing saved)."""
     page = ItemView(request=request, kwargs=view.kwargs, args=(), **forms)
     page.membership, page.clinic, page.today, page.item = view.membership, view.clinic, view.today, view.item
     messages.error(request, "Nothing was saved: correct the field below.")
-    return page.render_to_response(page.get_context_data(), status=400)
+    return page.render_to_response(page.get_context_data())
 
 
 class StandingCheckView(ClinicAccessMixin, TemplateView):
