@@ -46,5 +46,6 @@ urlpatterns = [
     path("", include("screening.urls_implant")),
     path("", include("worklist.urls")),
     path("", include("scheduling.urls_plan")),
+    path("", include("scheduling.urls")),
     path("", include("worklist.urls_report")),
 ]
