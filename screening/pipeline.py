@@ -6,7 +6,7 @@ candidates the same way.
 
 from datetime import date, timedelta
 
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
 
 from patients.querysets import DaysFrom
 from screening import engine
@@ -21,6 +21,7 @@ STAGE_ORDER = Case(
 def pipeline(clinic, today: date):
     """The clinic's candidates in the pipeline (never an implanted pump patient), with
     ``days_in_stage``, ``days_since_referral`` and ``stage_order``, by stage then referral."""
+    latest_trial = ScreeningTrial.objects.filter(candidate=OuterRef("pk")).order_by("-given_at", "-pk")
     return (
         Candidate.objects.filter(clinic=clinic)
         .in_pipeline()
@@ -30,6 +31,11 @@ def pipeline(clinic, today: date):
             days_in_stage=-DaysFrom("stage_date", today),
             days_since_referral=-DaysFrom("referral_date", today),
             stage_order=STAGE_ORDER,
+            # The latest trial, for its link and outcome on the list (one subquery per value).
+            last_trial_id=Subquery(latest_trial.values("pk")[:1]),
+            last_trial_dose=Subquery(latest_trial.values("dose_mcg")[:1]),
+            last_trial_outcome=Subquery(latest_trial.values("outcome")[:1]),
+            last_trial_at=Subquery(latest_trial.values("given_at")[:1]),
         )
         .order_by("stage_order", "referral_date", "pk")
     )

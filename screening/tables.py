@@ -8,12 +8,14 @@ from datetime import timedelta
 
 import django_tables2 as tables
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from clinic.display import day_html, member_name
+from clinic.display import day_html, member_name, qty
 from clinic.rows import ListTable
 from screening import engine
+from screening.models import ScreeningTrial
 
 
 class PipelineTable(ListTable):
@@ -30,6 +32,7 @@ class PipelineTable(ListTable):
     days_since_referral = tables.Column(
         accessor="days_since_referral", verbose_name=_("Days since referral"), order_by=("-referral_date",)
     )
+    last_trial = tables.Column(accessor="last_trial_at", verbose_name=_("Last trial"))
     cause = tables.Column(accessor="cause", verbose_name=_("Cause"))
     clinician = tables.Column(
         accessor="clinician",
@@ -41,6 +44,7 @@ class PipelineTable(ListTable):
         super().__init__(*args, **kwargs)
         self.overdue_before = today - timedelta(days=clinic.screening_target_days)
         self.target_days = clinic.screening_target_days
+        self.zone = clinic.zone
 
     def is_overdue(self, record) -> bool:
         """Still waiting for a first trial beyond the clinic's target (no trial yet, by stage)."""
@@ -86,6 +90,21 @@ class PipelineTable(ListTable):
 
     def value_days_since_referral(self, record):
         return record.days_since_referral
+
+    def render_last_trial(self, record):
+        outcome = ScreeningTrial.Outcome(record.last_trial_outcome).label
+        return format_html(
+            '<a href="{}">{} mcg, {}</a> <span class="days">{}</span>',
+            reverse("trial_detail", args=[record.last_trial_id]),
+            qty(record.last_trial_dose),
+            outcome.lower(),
+            day_html(timezone.localtime(record.last_trial_at, self.zone).date()),
+        )
+
+    def value_last_trial(self, record):
+        outcome = ScreeningTrial.Outcome(record.last_trial_outcome).label
+        local = timezone.localtime(record.last_trial_at, self.zone)
+        return f"{local.date().isoformat()} {qty(record.last_trial_dose)} mcg {outcome.lower()}"
 
     def render_cause(self, record):
         return record.cause_display
