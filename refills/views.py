@@ -32,6 +32,7 @@ from refills.models import Appointment, Refill
 from refills.outbox import Reminder
 from refills.tables import CaseloadTable, OverdueTable, ReplacementTable, ReviewTable, SafeTableExport
 from refills.templatetags.dashboard import CountCard, url_with_query
+from screening import today as screening_today
 from worklist import columns as worklist_columns
 from worklist import today as worklist_today
 
@@ -194,6 +195,7 @@ class TodayView(ClinicAccessMixin, TemplateView):
             danger_total=dangers.total_items(counts, manager),
             danger_mine=mine,
             worklist=worklist_today.for_today(self.clinic, self.today, items),
+            screening_waiting=screening_today.waiting_candidates(self.clinic, self.today, self.request.user),
         )
         return context
 

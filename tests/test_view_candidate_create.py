@@ -120,3 +120,23 @@ def test_access(client, staff, outsider, clinic):
     assert not Candidate.objects.exists()
     client.logout()
     assert reverse("login") in client.get(reverse("candidate_create"))["Location"]
+
+
+def test_the_patient_page_offers_the_referral_and_then_shows_the_candidate(client, manager, staff, clinic):
+    patient = PatientFactory(clinic=clinic)
+    client.force_login(manager)
+    page = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    assert reverse("candidate_from_patient", args=[patient.pk]) in page
+    candidate = make_candidate(clinic, patient=patient, stage=Stage.ASSESSED, referral_date=date(2026, 10, 1))
+    page = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    assert reverse("candidate_from_patient", args=[patient.pk]) not in page
+    assert reverse("candidate_detail", args=[candidate.pk]) in page and "Assessed" in page
+    client.force_login(staff)  # staff view the panel, without the referral offer
+    assert (
+        reverse("candidate_detail", args=[candidate.pk])
+        in client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    )
+    pumped = PumpFactory(patient=PatientFactory(clinic=clinic)).patient
+    client.force_login(manager)
+    page = client.get(reverse("patient_detail", args=[pumped.pk])).content.decode()
+    assert reverse("candidate_from_patient", args=[pumped.pk]) not in page

@@ -8,16 +8,16 @@ from tests.url_rules import MANAGER, NOT_ALLOWED, STAFF, Rule
 
 
 def extra_objects(clinic, objects):
-    """A candidate in "trial done" with one trial, and a patient without a pump to refer."""
+    """A candidate waiting for a first trial beyond the target (Today names it), a candidate
+    whose trial the pipeline links, and a patient without a pump to refer."""
     from screening.models import Stage
     from tests.factories import PatientFactory
     from tests.screening_data import make_candidate, make_trial
 
-    candidate = make_candidate(
-        clinic, stage=Stage.TRIAL_DONE, referral_date=date(2025, 8, 1), stage_date=date(2025, 9, 10)
-    )
-    trial = make_trial(candidate, given_at=datetime(2025, 9, 10, 9, 0, tzinfo=ZoneInfo("Europe/London")))
-    return {"candidate": candidate, "screening_trial": trial, "patient_to_refer": PatientFactory(clinic=clinic)}
+    waiting = make_candidate(clinic, stage=Stage.ASSESSED, referral_date=date(2025, 6, 1), stage_date=date(2025, 7, 1))
+    tried = make_candidate(clinic, stage=Stage.TRIAL_DONE, referral_date=date(2025, 8, 1), stage_date=date(2025, 9, 10))
+    trial = make_trial(tried, given_at=datetime(2025, 9, 10, 9, 0, tzinfo=ZoneInfo("Europe/London")))
+    return {"candidate": waiting, "screening_trial": trial, "patient_to_refer": PatientFactory(clinic=clinic)}
 
 
 RULES = {
