@@ -28,8 +28,8 @@ from clinic.access import scoped
 from patients.models import Pump
 from patients.querysets import DaysFrom
 from refills.models import Appointment
-from scheduling import capacity
-from scheduling.models import Absence, RefillSession
+from scheduling import capacity, week
+from scheduling.models import Absence
 
 DEFAULT_WEEKS = 12
 MAX_WEEKS = 520  # ten years: the command refuses more (a typo, not a plan)
@@ -141,37 +141,20 @@ def plan_weeks(clinic, as_of: date, weeks: int = DEFAULT_WEEKS) -> list[PlanWeek
     end = first_monday + timedelta(weeks=weeks)
     due = due_by_week(clinic, first_monday, weeks)
     booked = booked_by_week(clinic, first_monday, weeks)
-    week = clinic_week(clinic, first_monday, end)
+    clinic_days = clinic_week(clinic, first_monday, end)
     rows = []
     for index in range(weeks):
         start = first_monday + timedelta(weeks=index)
         week_due, week_unbooked = due.get(index, (0, 0))
-        rows.append(PlanWeek(start, week_due, booked.get(index, 0), week.week_capacity(start), week_unbooked))
+        rows.append(PlanWeek(start, week_due, booked.get(index, 0), clinic_days.week_capacity(start), week_unbooked))
     return rows
 
 
 def clinic_week(clinic, start: date, end: date) -> capacity.ClinicWeek:
-    """The clinic's active sessions and the absences overlapping ``start`` to before ``end``
-    (two queries), as the pure capacity module counts them. Members are user ids there."""
-    sessions = [
-        capacity.Session(
-            id=row["pk"],
-            weekday=row["weekday"],
-            start=row["start_time"],
-            slots=row["slots"],
-            slot_minutes=row["slot_minutes"],
-            member_id=row["member__user_id"],
-        )
-        for row in RefillSession.objects.filter(clinic=clinic, active=True).values(
-            "pk", "weekday", "start_time", "slots", "slot_minutes", "member__user_id"
-        )
-    ]
-    absences = [
-        capacity.Absence(member_id=row["member__user_id"], first_day=row["first_day"], last_day=row["last_day"])
-        for row in Absence.objects.filter(clinic=clinic, last_day__gte=start, first_day__lt=end).values(
-            "member__user_id", "first_day", "last_day"
-        )
-    ]
+    """The clinic's active sessions and the absences from ``start`` to before ``end``, loaded
+    as the booking pages load them (scheduling.week): one query, two with sessions."""
+    sessions = week.session_rows(clinic)
+    absences = week.absence_rows(clinic, start, end - timedelta(days=1)) if sessions else ()
     return capacity.ClinicWeek(clinic.working_days, sessions, absences)
 
 
