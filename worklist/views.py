@@ -106,7 +106,11 @@ class ItemView(ItemMixin, TemplateView):
                 (contact, display.moment(contact.contacted_at, zone))
                 for contact in self.item.contacts.select_related("recorded_by")
             ],
-            events=[(event, display.moment(event.at, zone)) for event in self.item.events.select_related("by")],
+            # In the order they were recorded (a contact's own time may be earlier than its recording).
+            events=[
+                (event, display.moment(event.at, zone))
+                for event in self.item.events.select_related("by").order_by("pk")
+            ],
             contact_form=self.contact_form or ContactForm(clinic=self.clinic),
             exception_form=self.exception_form or ExceptionForm(today=self.today),
             may_release=live is not None
