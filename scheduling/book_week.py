@@ -61,6 +61,7 @@ class Row:
     skip: bool = False
     late: bool = False
     confirmed: bool = False  # the "book it anyway" tick
+    input_errors: dict[str, list[str]] = field(default_factory=dict)  # unreadable input, from the page
     errors: dict[str, list[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # needing the tick, in words
 
@@ -111,16 +112,17 @@ def check_rows(clinic, today: date, rows: list[Row], members: dict[int, str]) ->
     booking = [row for row in rows if not row.skip]
     limit = today + timedelta(days=MAX_BOOKING_DAYS)
     for row in booking:
-        row.errors, row.problems = {}, []
+        row.errors, row.problems = {name: list(found) for name, found in row.input_errors.items()}, []
         if row.day is None:
-            row.add_error("date", _("Enter a date."))
+            if "date" not in row.errors:
+                row.add_error("date", _("Enter a date."))
         elif row.day < today:
             row.add_error("date", _("This date is in the past (today is %(today)s).") % {"today": display.day(today)})
         elif row.day > limit:
             row.add_error("date", _("Appointments can be booked at most two years ahead."))
-        if row.start is None:
+        if row.start is None and "time" not in row.errors:
             row.add_error("time", _("Enter a time."))
-        if row.member_id is not None and row.member_id not in members:
+        if row.member_id is not None and row.member_id not in members and "member" not in row.errors:
             row.add_error("member", _("Choose a member of this clinic."))
         if row.pump.first_refill_booking is not None:
             row.add_error(

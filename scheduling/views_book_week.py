@@ -72,12 +72,11 @@ class BookWeekView(ClinicAccessMixin, TemplateView):
     def post(self, request, *args, **kwargs):
         monday = self.chosen_week(request.POST.get("week"))
         members = member_choices(self.clinic)
-        rows, unreadable = self.rows_from_post(members)
+        rows = self.rows_from_post(members)
         action = request.POST.get("action")
         if action == "edit" or not rows:
             return self.render_rows(monday, rows, stage="edit", members=members)
-        valid = check_rows(self.clinic, self.today, rows, members) and not unreadable
-        if not valid:
+        if not check_rows(self.clinic, self.today, rows, members):
             return self.render_rows(monday, rows, stage="edit", members=members, refused=True)
         if action != "confirm":
             return self.render_rows(monday, rows, stage="review", members=members)
@@ -96,7 +95,7 @@ class BookWeekView(ClinicAccessMixin, TemplateView):
         messages.success(request, text)
         return redirect(f"{reverse('book_week')}?week={monday.isoformat()}")
 
-    def rows_from_post(self, members) -> tuple[list[Row], bool]:
+    def rows_from_post(self, members) -> list[Row]:
         """The posted rows, for this clinic's followed pumps only (others are dropped)."""
         data = self.request.POST
         keys = []
@@ -109,7 +108,7 @@ class BookWeekView(ClinicAccessMixin, TemplateView):
             .filter(clinic=self.clinic, pk__in=keys)
             .select_related("patient", "patient__manager")
         }
-        rows, unreadable = [], False
+        rows = []
         for key in keys:
             pump = pumps.get(key)
             if pump is None:
@@ -125,17 +124,14 @@ class BookWeekView(ClinicAccessMixin, TemplateView):
             )
             if not row.skip:
                 if data.get(f"date-{key}") and row.day is None:
-                    row.add_error("date", _("Enter a date as YYYY-MM-DD."))
-                    unreadable = True
+                    row.input_errors["date"] = [_("Enter a date as YYYY-MM-DD.")]
                 if data.get(f"time-{key}") and row.start is None:
-                    row.add_error("time", _("Enter a time as HH:MM."))
-                    unreadable = True
+                    row.input_errors["time"] = [_("Enter a time as HH:MM.")]
                 if member and row.member_id not in members:
-                    row.add_error("member", _("Choose a member of this clinic."))
-                    unreadable = True
+                    row.input_errors["member"] = [_("Choose a member of this clinic.")]
             row.late = bool(row.day and pump.refill_due and row.day > pump.refill_due)
             rows.append(row)
-        return rows, unreadable
+        return rows
 
     def render_rows(self, monday, rows, *, stage, members=None, refused=False):
         members = member_choices(self.clinic) if members is None else members
