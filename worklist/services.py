@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic.audit import acting_as
 from clinic.display import day, member_name
 from worklist.models import ContactAttempt, Item, ItemEvent
 
@@ -98,7 +99,7 @@ def record_contact(
 ) -> ContactAttempt:
     """A contact attempt on the item (saved through the model, so auditlog records it)."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), acting_as(user):  # auditlog records the new row with its author
         contact = ContactAttempt.objects.create(
             item=item, method=method, with_whom=with_whom, contacted_at=contacted_at, note=note, recorded_by=user
         )
