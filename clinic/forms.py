@@ -72,7 +72,9 @@ class ClinicSettingsForm(forms.ModelForm):
             "digest_hour",
             "appointment_reminder_lead_days",
             "working_days",
+            "escalation_delay_hours",
             "require_two_factor",
+            "screening_target_days",
         ]
 
 

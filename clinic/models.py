@@ -73,6 +73,21 @@ class Clinic(models.Model):
     )
     working_days = models.JSONField(_("working days"), default=default_working_days, validators=[validate_working_days])
     reminders_enabled = models.BooleanField(_("reminders enabled"), default=True)
+    escalation_delay_hours = models.PositiveSmallIntegerField(
+        _("escalation delay (working hours)"),
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(45)],
+        help_text=_(
+            "An empty or alarming worklist item nobody claims within this many working hours "
+            "(08:00-17:00 on the working days) is emailed to the clinic admins (1-45)."
+        ),
+    )
+    screening_target_days = models.PositiveSmallIntegerField(
+        _("screening target (days)"),
+        default=42,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("A candidate should have a first screening trial within this many days of referral (1-365)."),
+    )
     require_two_factor = models.BooleanField(
         _("require two-factor authentication"),
         default=False,

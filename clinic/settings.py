@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "clinic",
     "patients",
     "refills",
+    "scheduling",
+    "worklist",
+    "screening",
     "reminders",
     "imports",
     "records",
@@ -245,6 +248,12 @@ CELERY_BEAT_SCHEDULE["sweep-reminders"] = {
     "task": "refills.tasks.sweep_reminders",
     "schedule": float(REMINDER_SWEEP_SECONDS),  # a fixed interval in UTC, whatever the clinics' zones
     "options": {"expires": REMINDER_SWEEP_SECONDS - 5},  # a backlog of sweeps is pointless
+}
+# The worklist (issue 15): items derived from the pumps' state, on the sweep's interval.
+CELERY_BEAT_SCHEDULE["sync-worklists"] = {
+    "task": "worklist.tasks.sync_worklists",
+    "schedule": float(REMINDER_SWEEP_SECONDS),
+    "options": {"expires": REMINDER_SWEEP_SECONDS - 5},
 }
 CELERY_BEAT_SCHEDULE["purge-stale-imports"] = {
     "task": "refills.tasks.purge_stale_imports",

@@ -44,4 +44,10 @@ urlpatterns = [
     path("", include("records.urls_events")),
     path("", include("reminders.urls")),
     path("", include("imports.urls")),
+    path("", include("screening.urls")),
+    path("", include("screening.urls_implant")),
+    path("", include("worklist.urls")),
+    path("", include("scheduling.urls_plan")),
+    path("", include("scheduling.urls")),
+    path("", include("worklist.urls_report")),
 ]

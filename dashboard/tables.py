@@ -17,11 +17,9 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from tablib import Dataset
 
 from clinic.display import day, day_html, member_name, qty, signed_qty
 from clinic.rows import ListTable, PageListTable
-from clinic.spreadsheet_cells import spreadsheet_safe
 from dashboard.filters import member_label
 from dashboard.templatetags.dashboard import (
     booking_badge,
@@ -32,20 +30,6 @@ from dashboard.templatetags.dashboard import (
 from records.templatetags.patient_extras import days_to_due_text
 from refills import schedule
 from refills.labels import BOOKING_LABELS, STATUS_LABELS
-
-# Spreadsheet programs run a cell that starts like a formula: every export neutralises it
-# through the one function, which the import undoes (clinic/spreadsheet_cells.py).
-
-
-class SafeTableExport(tables.export.TableExport):
-    """TableExport whose text cells cannot be read as spreadsheet formulas."""
-
-    def table_to_dataset(self, table, exclude_columns, dataset_kwargs=None):
-        dataset = super().table_to_dataset(table, exclude_columns, dataset_kwargs)
-        safe = Dataset(title=dataset.title, headers=dataset.headers)
-        for row in dataset:
-            safe.append([spreadsheet_safe(value) for value in row])
-        return safe
 
 
 def nulls_last(*fields):

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import EmptyResultSet
-from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import BooleanField, Case, Count, ExpressionWrapper, F, OuterRef, Q, Subquery, Value, When
 from django.shortcuts import redirect
@@ -19,19 +18,21 @@ from django.views import View
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
-from django_tables2.export import ExportMixin
 
 from clinic import caseload_cache
 from clinic.access import ClinicAccessMixin, Role, scoped
-from clinic.audit import log_export
+from clinic.list_exports import MAX_PER_PAGE, LoggedExportMixin
 from dashboard.filters import CaseloadFilter, ReplacementFilter, ReviewFilter
-from dashboard.tables import CaseloadTable, OverdueTable, ReplacementTable, ReviewTable, SafeTableExport
+from dashboard.tables import CaseloadTable, OverdueTable, ReplacementTable, ReviewTable
 from dashboard.templatetags.dashboard import CountCard, url_with_query
 from patients.models import Patient, Pump
 from patients.querysets import DaysFrom, counting_status_q, head_q
 from refills import booking, dangers, schedule, services
 from refills.models import Appointment, Refill
 from reminders.models import Reminder
+from screening import today as screening_today
+from worklist import columns as worklist_columns
+from worklist import today as worklist_today
 
 OVERDUE_STATUSES = (schedule.EMPTY, schedule.ALARMING, schedule.OVERDUE)
 
@@ -191,19 +192,10 @@ class TodayView(ClinicAccessMixin, TemplateView):
             danger_hidden=sum(link.count for link in more),
             danger_total=dangers.total_items(counts, manager),
             danger_mine=mine,
+            worklist=worklist_today.for_today(self.clinic, self.today, items),
+            screening_waiting=screening_today.waiting_candidates(self.clinic, self.today, self.request.user),
         )
         return context
-
-
-MAX_PER_PAGE = 500
-
-
-class BoundedPaginator(Paginator):
-    """django-tables2 takes ?per_page= from the URL unchecked: a negative or huge number
-    crashed the paginator or the query, so it is kept to 1-500 rows."""
-
-    def __init__(self, object_list, per_page, *args, **kwargs):
-        super().__init__(object_list, min(max(int(per_page), 1), MAX_PER_PAGE), *args, **kwargs)
 
 
 # The largest LIMIT a count may carry: ?page=200000000000000000 asked for a LIMIT beyond
@@ -285,53 +277,6 @@ def urgent_pages(view, queryset):
     return narrowed.with_known_count(list_total(view, queryset))
 
 
-class LoggedExportMixin(ExportMixin):
-    """CSV and XLSX of the filtered rows (all pages), each export written to the audit trail."""
-
-    export_formats = ("csv", "xlsx")
-    export_class = SafeTableExport
-    table_pagination = {"per_page": 50, "paginator_class": BoundedPaginator}
-
-    @property
-    def export_format(self) -> str | None:
-        wanted = self.request.GET.get(self.export_trigger_param)
-        return wanted if wanted in self.export_formats else None
-
-    def get_table_pagination(self, table):
-        return False if self.export_format else super().get_table_pagination(table)
-
-    def get_export_filename(self, export_format):
-        return f"{self.export_name}-{self.clinic.slug}-{self.today.isoformat()}.{export_format}"
-
-    def create_export(self, export_format):
-        exporter = self.export_class(
-            export_format=export_format,
-            table=self.get_table(**self.get_table_kwargs()),
-            exclude_columns=self.exclude_columns,
-            dataset_kwargs={"title": self.export_name},
-        )
-        log_export(
-            self.clinic, self.request.user, what=self.export_name, fmt=export_format, rows=exporter.dataset.height
-        )
-        return exporter.response(filename=self.get_export_filename(export_format))
-
-    def render_to_response(self, context, **kwargs):
-        if self.export_format:
-            return self.create_export(self.export_format)
-        # Only the offered formats: skip ExportMixin, which would serve any tablib format.
-        return super(ExportMixin, self).render_to_response(context, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        context["export_links"] = []
-        for fmt in self.export_formats:
-            query[self.export_trigger_param] = fmt
-            context["export_links"].append((fmt.upper(), f"?{query.urlencode()}"))
-        return context
-
-
 class ClinicFilterView(ClinicAccessMixin, FilterView):
     def get_filterset_kwargs(self, filterset_class):
         return {**super().get_filterset_kwargs(filterset_class), "clinic": self.clinic, "today": self.today}
@@ -361,10 +306,17 @@ class OverdueView(LoggedExportMixin, SingleTableMixin, ClinicAccessMixin, Templa
 
     def get_table_data(self):
         overdue = active_pumps(self.clinic, self.today).with_status_in(OVERDUE_STATUSES, self.today)
+        overdue = worklist_columns.with_owner(overdue, self.today)  # the worklist's owner and last contact
         return urgent_pages(self, overdue.annotate(days_overdue=Value(0) - F("days_to_due")).urgent_first())
 
     def get_table_kwargs(self):
-        return {"booking_date": first_working_day(self.today, self.clinic.working_days)}
+        sequence = list(OverdueTable._meta.sequence)
+        sequence[sequence.index("book") + 1 : sequence.index("book") + 1] = ["owner", "last_contact"]
+        return {
+            "booking_date": first_working_day(self.today, self.clinic.working_days),
+            "extra_columns": worklist_columns.owner_columns(self.clinic.zone),
+            "sequence": sequence,
+        }
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

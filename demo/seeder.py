@@ -811,6 +811,12 @@ def create_demo(today: date | None = None):
     with acting_as(users[ADMIN]):
         for patient_plan in plan:
             _create_patient(clinic, today, users, patient_plan)
+    from scheduling.demo import seed_week  # sessions and an absence (issue 15)
+
+    seed_week(clinic, users, today, ADMIN, MANAGER)
+    from worklist.demo import seed_worklist  # the worklist's items in every state (issue 15)
+
+    seed_worklist(clinic, users, today, ADMIN, MANAGER, STAFF)
     return clinic, plan, today
 
 

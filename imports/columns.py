@@ -19,6 +19,7 @@ from pathlib import PurePath
 import openpyxl
 from django.utils.translation import gettext as _
 
+from clinic.dates import parse_date  # one reading of a YYYY-MM-DD cell or argument
 from clinic.spreadsheet_cells import unquote
 from patients.models import PumpModel
 
@@ -58,7 +59,6 @@ DECIMAL_COLUMNS = (
 BOOLEAN_COLUMNS = ("reminders_opt_in", "compounded")
 BOOLEANS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 
-DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 DATETIME_RE = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}):(\d{2})")
 DECIMAL_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
@@ -400,15 +400,6 @@ def _parse(column: str, text: str, pump_models: dict | None = None):
     if column == "next_appointment":
         return parse_local_datetime(text)
     return text
-
-
-def parse_date(text: str) -> date:
-    if not DATE_RE.fullmatch(text):
-        raise ValueError(_("Expected a date as YYYY-MM-DD."))
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(_("This is not a real date (YYYY-MM-DD).")) from None
 
 
 def parse_local_datetime(text: str) -> tuple[date, time]:

@@ -268,6 +268,17 @@ class RowImporter:
         self.known_mrns = set(Patient.objects.filter(clinic=clinic).values_list("mrn", flat=True))
         self.known_serials = set(Pump.objects.filter(clinic=clinic).values_list("serial_number", flat=True))
         self.new_rows: list[NewRow] = []
+        # The first form of each class checking a new row: the later ones share its fields.
+        self.first_forms: dict[type, BaseForm] = {}
+
+    def new_row_form(self, form_class, data, **kwargs):
+        """``form_class(data, **kwargs)`` for a new row, with the fields of the first such form
+        (patients.forms.ClinicScopedForm: the same rules, without a deep copy per row)."""
+        first = self.first_forms.get(form_class)
+        form = form_class(data, fields_of=first, **kwargs)
+        if first is None:
+            self.first_forms[form_class] = form
+        return form
 
     def import_row(self, row: SourceRow) -> RowResult:
         outcome = self._check_row(row)
@@ -469,13 +480,16 @@ class RowImporter:
         values, outcome = context.values, context.outcome
         known_mrns, known_serials = (self.known_mrns, self.known_serials) if identity_checked else (set(), set())
         patient_data = form_data(None, PatientForm, values, PATIENT_COLUMNS, {"status": Patient.Status.ACTIVE})
-        patient_form = PatientForm(patient_data, clinic=self.clinic, today=self.today, known_mrns=known_mrns)
+        patient_form = self.new_row_form(
+            PatientForm, patient_data, clinic=self.clinic, today=self.today, known_mrns=known_mrns
+        )
         if not patient_form.is_valid():
             report_errors(context, patient_form, PATIENT_COLUMNS, "mrn")
         report_warnings(context, patient_form, PATIENT_COLUMNS)
         patient = patient_form.instance
         patient.clinic = self.clinic
-        pump_form = PumpForm(
+        pump_form = self.new_row_form(
+            PumpForm,
             form_data(None, PumpForm, values, PUMP_COLUMNS),
             clinic=self.clinic,
             today=self.today,
@@ -506,7 +520,9 @@ class RowImporter:
         self._refill_date(context)
         data = form_data(None, RefillForm, context.values, REFILL_COLUMNS, {"dosing_mode": DosingMode.SIMPLE})
         data["confirm_unusual_dose"] = True  # see _refill: the file records fills already given
-        form = RefillForm(data, pump=pump, today=self.today, initial_fill=True, residual_required=False)
+        form = self.new_row_form(
+            RefillForm, data, pump=pump, today=self.today, initial_fill=True, residual_required=False
+        )
         if not form.is_valid():
             report_errors(context, form, REFILL_COLUMNS | REFILL_ERROR_COLUMNS, "last_refill_date", pump)
             return None
@@ -533,7 +549,7 @@ class RowImporter:
         if day == self.today and at < self.now.time():
             context.problem("next_appointment", _("This appointment time has already passed."))
         data = {"kind": Appointment.Kind.REFILL, "local_date": day, "local_time": at}
-        form = AppointmentForm(data, patient=patient, today=self.today)
+        form = self.new_row_form(AppointmentForm, data, patient=patient, today=self.today)
         if not form.is_valid():
             report_errors(context, form, APPOINTMENT_COLUMNS, "next_appointment")
             return None

@@ -32,6 +32,7 @@ from refills import booking, services
 from refills.forms import AppointmentForm
 from refills.labels import STATUS_LABELS
 from refills.models import Appointment
+from scheduling import week as scheduling_week  # this page moves to records/ (an upper layer)
 
 
 def query_date(value) -> date | None:
@@ -82,7 +83,10 @@ class AppointmentCreateView(AppointmentFormView):
         self.patient = self.get_scoped(Patient.objects.select_related("clinic"), pk=self.kwargs["pk"])
 
     def make_form(self, data=None, initial=None):
-        return AppointmentForm(data, initial=initial, patient=self.patient, today=self.today, check_working_day=True)
+        check = scheduling_week.booking_check(self.clinic, self.today)
+        return AppointmentForm(
+            data, initial=initial, patient=self.patient, today=self.today, check_working_day=True, booking_check=check
+        )
 
     def initial_values(self) -> dict:
         kind = self.request.GET.get("kind")
@@ -95,12 +99,35 @@ class AppointmentCreateView(AppointmentFormView):
         if wanted is None or wanted > self.today + timedelta(days=booking.MAX_BOOKING_DAYS):
             pump = self.patient.pumps.filter(status=Pump.Status.ACTIVE).first()
             wanted = pump.refill_due if pump is not None and kind == Appointment.Kind.REFILL else None
+        if kind == Appointment.Kind.REFILL and (slot := self.slot_proposal(wanted)) is not None:
+            return slot
         return {
             "kind": kind,
             "local_date": booking.proposed_booking_date(wanted, self.today, self.clinic.working_days),
             "local_time": DEFAULT_APPOINTMENT_TIME,
             "assigned_to": self.patient.manager_id,
         }
+
+    def slot_proposal(self, wanted) -> dict | None:
+        """SPEC 9: a free slot of the clinic's refill sessions, by the pump's refill due."""
+        pump = self.patient.pumps.filter(status=Pump.Status.ACTIVE).first()
+        due = pump.refill_due if pump is not None and pump.refill_due is not None else wanted
+        proposal = scheduling_week.propose(self.clinic, self.today, due, self.patient.manager_id)
+        if not proposal.fits:
+            return None
+        names = scheduling_week.member_names(self.clinic, [proposal.member_id])
+        self.proposal_text = scheduling_week.proposal_text(proposal, names)
+        return {
+            "kind": Appointment.Kind.REFILL,
+            "local_date": proposal.day,
+            "local_time": proposal.start,
+            # A clinic session's slot: the patient's manager runs it, unless away that day.
+            "assigned_to": proposal.member_id
+            or scheduling_week.present(self.clinic, self.patient.manager_id, proposal.day),
+        }
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(proposal_text=getattr(self, "proposal_text", ""), **kwargs)
 
     def refused(self):
         if self.patient.status == Patient.Status.ACTIVE:
@@ -155,8 +182,14 @@ class AppointmentEditView(AppointmentFormView):
         self.patient = self.appointment.patient
 
     def make_form(self, data=None):
+        check = scheduling_week.booking_check(self.clinic, self.today, exclude_ids=[self.appointment.pk])
         form = AppointmentForm(
-            data, instance=self.appointment, patient=self.patient, today=self.today, check_working_day=True
+            data,
+            instance=self.appointment,
+            patient=self.patient,
+            today=self.today,
+            check_working_day=True,
+            booking_check=check,
         )
         del form.fields["kind"]  # rescheduling keeps the kind; book a new one for another kind
         return form

@@ -293,16 +293,22 @@ class AppointmentForm(ClinicScopedForm):
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def __init__(self, *args, patient, check_working_day: bool = False, **kwargs):
+    def __init__(self, *args, patient, check_working_day: bool = False, booking_check=None, **kwargs):
         """``check_working_day``: the booking pages ask before booking on a day the clinic
-        does not work (SPEC 9); the import and the demo record bookings made already."""
+        does not work (SPEC 9); the import and the demo record bookings made already.
+        ``booking_check(day, time, member_id, kind)``: the page's other problems with a booking
+        (a full refill session, an absent member), as (field, code, message); each needs its tick."""
         self.patient = patient
+        self.booking_check = booking_check
         super().__init__(*args, clinic=patient.clinic, **kwargs)
         from django.contrib.auth import get_user_model
 
         self.fields["assigned_to"].queryset = (
             get_user_model().objects.filter(memberships__clinic=self.clinic).order_by("last_name", "username")
         )
+        if "kind" in self.fields and self.instance.kind != Appointment.Kind.IMPLANT:
+            # An implant is booked from the candidate's page (screening), which moves its stage.
+            self.fields["kind"].choices = [c for c in self.fields["kind"].choices if c[0] != Appointment.Kind.IMPLANT]
         self.check_working_day = check_working_day
         self.booked_date = self.instance.local_date if self.instance.pk else None
         if check_working_day and self.is_bound:
@@ -314,7 +320,34 @@ class AppointmentForm(ClinicScopedForm):
         cleaned = super().clean()
         if self.check_working_day:
             self._check_working_day(cleaned)
+        if self.booking_check is not None:
+            self._check_booking(cleaned)
         return cleaned
+
+    def _check_booking(self, cleaned):
+        """Each problem the page's check names needs its own tick, unless nothing was changed."""
+        day, start, member = cleaned.get("local_date"), cleaned.get("local_time"), cleaned.get("assigned_to")
+        if day is None or start is None:
+            return
+        member_id = member.pk if member else None
+        unchanged = self.instance.pk and (day, start, member_id) == (
+            self.booked_date,
+            self.instance.local_time,
+            self.instance.assigned_to_id,
+        )
+        if unchanged:
+            return
+        kind = cleaned.get("kind") or self.instance.kind
+        for field, code, message in self.booking_check(day, start, member_id, kind):
+            name = f"confirm_{code}"
+            tick = forms.BooleanField(required=False, label=_("%(problem)s: book it anyway") % {"problem": message})
+            self.fields[name] = tick
+            self.order_fields([*[n for n in self.fields if n != name and n not in ("notes",)], name, "notes"])
+            if not tick.widget.value_from_datadict(self.data, self.files, self.add_prefix(name)):
+                self.add_error(
+                    field,
+                    _("%(problem)s. Choose another, or tick '%(problem)s: book it anyway'.") % {"problem": message},
+                )
 
     def _check_working_day(self, cleaned):
         """A new date on a day the clinic does not work needs the tick that names that date."""

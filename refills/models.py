@@ -116,6 +116,8 @@ class Appointment(models.Model):
         REFILL = "refill", _("Refill")
         REPLACEMENT = "replacement", _("Replacement")
         REVIEW = "review", _("Review")
+        # The implant of a candidate's pump (screening): never a refill booking.
+        IMPLANT = "implant", _("Implant")
 
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", _("Scheduled")

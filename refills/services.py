@@ -326,6 +326,16 @@ def book_appointment(appointment: Appointment) -> Appointment:
     return appointment
 
 
+@transaction.atomic
+def book_appointments(appointments: list[Appointment]) -> list[Appointment]:
+    """Save new appointments (one save each: each is in the audit trail) and the booking
+    state of their pumps once for all (book the week)."""
+    for appointment in appointments:
+        appointment.save()
+    refresh_first_refill_booking({appointment.pump_id for appointment in appointments})
+    return appointments
+
+
 def move_appointment(appointment: Appointment) -> Appointment:
     """Save a rescheduled or otherwise edited appointment (another date, time, kind or pump)."""
     return book_appointment(appointment)

@@ -44,6 +44,7 @@ class Reminder(models.Model):
         REFILL_NEEDED = "refill_needed", _("Refill needed, not booked")
         DIGEST = "digest", _("Staff digest")
         ESCALATION = "escalation", _("Escalation")
+        UNCLAIMED = "unclaimed", _("Worklist item unclaimed")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")

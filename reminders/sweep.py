@@ -92,6 +92,8 @@ def appointment_reminders_due(clinic: Clinic, now: datetime) -> list[Due]:
         patient__status=Patient.Status.ACTIVE,
         patient__reminders_opt_in=True,
     ).exclude(patient__email="")
+    # A candidate's implant is arranged by the screening team, not reminded as a pump visit.
+    appointments = appointments.exclude(kind=Appointment.Kind.IMPLANT)
     appointments = list(appointments.select_related("patient").order_by("pk"))
     # The pump's status on the sweep's date decides the email's wording (urgent when past due).
     pump_status = dict(

@@ -520,6 +520,7 @@ SETTINGS_DATA = {
     "digest_hour": "7",
     "appointment_reminder_lead_days": "7, 1",
     "working_days": ["0", "1", "2", "3", "4"],
+    "screening_target_days": "42",
 }
 SETTINGS_FIELDS = [*SETTINGS_DATA, "require_two_factor"]
 

@@ -41,6 +41,14 @@ EXCEPTIONS = {
     "calendar_feed": "a calendar feed token URL, shown once to its owner for a calendar program",
     "unsubscribe": "the unsubscribe token URL in patient emails",
     "health": "JSON for an external monitor and load balancer, not a page people use",
+    "candidate_from_patient": (
+        "referring a patient without a pump for screening: offered on that patient's page, as "
+        "pump_create is; tests/test_view_candidate_create.py checks that link"
+    ),
+    "trial_edit": (
+        "correcting a recorded trial: on its summary (Today, Pipeline, trial summary, Edit), checked "
+        "by tests/test_view_trial_detail.py"
+    ),
     "pump_create": (
         "a step after an explant: offered on the page of a patient without an implanted pump "
         "(the explant redirects there); test_implant_is_offered_after_an_explant checks that link"

@@ -124,7 +124,7 @@ def test_patient_page_queries_do_not_grow_with_the_history(client, clinic, manag
     large = count_queries(client, page)
 
     assert large == small, (small, large)
-    assert large <= MAX_QUERIES, large
+    assert large <= MAX_QUERIES + 1, large  # + the titration reviews (issue 16)
     # The page really shows the longer history.
     response = client.get(page)
     assert len([e for e in response.context["timeline"] if e.kind == "refill"]) == 50
@@ -134,7 +134,7 @@ def test_patient_page_queries_do_not_grow_with_the_history(client, clinic, manag
 # Today: the session, user, two-factor and membership lookups (4), the counts (2, when the
 # cache is cold), the action list's pumps and flagged refills (2: issue 12 added them) and the
 # failed reminders (1).
-TODAY_QUERIES = 9
+TODAY_QUERIES = 12  # + the worklist: its items on the page (escalated and listed) and the standing check; + the screening candidates waiting
 
 
 def add_dangers(clinic, manager, start, stop):

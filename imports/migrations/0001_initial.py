@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("contenttypes", "0002_remove_content_type_name"),
-        ("clinic", "0005_move_import_staging_out"),
+        ("clinic", "0007_move_import_staging_out"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -28,9 +28,9 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("contenttypes", "0002_remove_content_type_name"),
-        ("clinic", "0005_move_import_staging_out"),
+        ("clinic", "0007_move_import_staging_out"),
         ("patients", "0004_first_refill_booking"),
-        ("refills", "0004_move_outbox_and_import_jobs_out"),
+        ("refills", "0006_move_outbox_and_import_jobs_out"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -78,6 +78,7 @@ class Migration(migrations.Migration):
                                     ("refill_needed", "Refill needed, not booked"),
                                     ("digest", "Staff digest"),
                                     ("escalation", "Escalation"),
+                                    ("unclaimed", "Worklist item unclaimed"),
                                 ],
                                 max_length=16,
                                 verbose_name="kind",

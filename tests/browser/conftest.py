@@ -105,6 +105,18 @@ def login(page, username: str, password: str = PASSWORD) -> None:
     assert page.get_by_role("heading", level=1).inner_text().startswith("Today")
 
 
+def serious_violations(page) -> list[str]:
+    """axe-core's serious or critical findings on the page, with their targets (none allowed)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page).response["violations"]
+    return [
+        f"{v['id']}: {v['help']} {[n['target'] for n in v['nodes']]}"
+        for v in results
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 def screenshot(page, name: str) -> Path:
     """A full-page PNG under test-artifacts/screenshots/ (gitignored)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

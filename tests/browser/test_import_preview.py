@@ -8,10 +8,9 @@ import io
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
 from imports.columns import COLUMNS
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import login, screenshot, serious_violations
 from tests.test_command_import_caseload import csv_text
 from tests.test_view_import import caseload_rows
 
@@ -19,15 +18,6 @@ pytestmark = pytest.mark.browser
 
 WIDE = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
-
-
-def serious_violations(page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{v['id']}: {v['help']} {[n['target'] for n in v['nodes']]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def upload(page, tmp_path, content: str, name: str = "caseload.csv") -> None:

@@ -7,10 +7,9 @@ test-artifacts/screenshots/outbox-<width>.png and outbox-retry-failed-<width>.pn
 """
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
 from reminders.models import Reminder
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import login, screenshot, serious_violations
 from tests.reminders_data import reminder_row
 
 pytestmark = pytest.mark.browser
@@ -28,12 +27,6 @@ def outbox_rows(clinic):
                 attempts=5 if status == Status.FAILED else 1,
                 last_error="SMTPServerDisconnected: Connection unexpectedly closed" if status == Status.FAILED else "",
             )
-
-
-def serious_violations(page) -> list[str]:
-    """axe-core's serious or critical findings on the page (none allowed)."""
-    results = Axe().run(page).response["violations"]
-    return [f"{v['id']}: {v['help']}" for v in results if v["impact"] in ("serious", "critical")]
 
 
 def boxes_overlap(a, b) -> bool:

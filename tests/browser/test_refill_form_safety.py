@@ -7,27 +7,17 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.utils import dateformat
 
 from refills import schedule
 from refills.models import Refill
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import login, screenshot, serious_violations
 from tests.dashboard_data import pump_with_status
 
 pytestmark = pytest.mark.browser
 
 WIDE = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
-
-
-def serious_violations(page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{v['id']}: {v['help']} {[n['target'] for n in v['nodes']]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def focused_id(page) -> str:

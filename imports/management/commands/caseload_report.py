@@ -12,9 +12,9 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import F
 
+from clinic.dates import parse_date
 from clinic.models import Clinic
 from clinic.spreadsheet_cells import spreadsheet_safe
-from imports.columns import parse_date
 from patients.models import Pump
 
 COLUMNS = (

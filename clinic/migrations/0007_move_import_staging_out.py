@@ -8,8 +8,8 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clinic", "0004_auditlog_patient_index"),
-        ("refills", "0004_move_outbox_and_import_jobs_out"),  # ImportJob's foreign key to PendingImport goes first
+        ("clinic", "0006_clinic_screening_target_days"),
+        ("refills", "0006_move_outbox_and_import_jobs_out"),  # ImportJob's foreign key to PendingImport goes first
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("refills", "0003_import_job"),
+        ("refills", "0005_reminder_kind_unclaimed"),
     ]
 
     operations = [

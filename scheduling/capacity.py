@@ -1,0 +1,260 @@
+"""The clinic's week as arithmetic: slots, capacity and booking proposals (pure, no Django).
+
+SPEC 9. A day's slots are those of the active refill sessions on its weekday, when the
+clinic works that day, less the sessions of a member who is away that day (a clinic
+session, with no member, stays). Each scheduled refill appointment takes one slot of its
+day (the slot at its time with its member if there is one, else the closest fit), so a
+day's capacity is its slots and its free capacity what the appointments leave.
+
+A booking proposal is a free slot on a working day: the latest day on or before refill
+due (as late as safe, to keep the interval long) with a free slot of the patient's
+manager, else the latest with any free slot (a clinic session first); if no day from
+today to refill due has one, the earliest free slot after, marked booked late. Never
+before today, never more than MAX_BOOKING_DAYS ahead. A clinic with no sessions keeps
+the working-day proposal of refills.booking (no time, no member).
+
+Members are identified by user id (appointments and patients name users).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from refills.booking import MAX_BOOKING_DAYS, proposed_booking_date, working_weekdays
+
+
+@dataclass(frozen=True)
+class Session:
+    """A weekly refill session; ``member_id`` None is the clinic's session."""
+
+    id: int
+    weekday: int
+    start: time
+    slots: int
+    slot_minutes: int
+    member_id: int | None = None
+
+    def slot_starts(self) -> list[time]:
+        base = datetime.combine(date.min, self.start)
+        starts = []
+        for index in range(max(self.slots, 0)):
+            moment = base + timedelta(minutes=self.slot_minutes * index)
+            if moment.date() != date.min:  # a session running past midnight stops there
+                break
+            starts.append(moment.time())
+        return starts
+
+    def covers(self, moment: time) -> bool:
+        starts = self.slot_starts()
+        if not starts:
+            return False
+        end = datetime.combine(date.min, starts[-1]) + timedelta(minutes=self.slot_minutes)
+        return self.start <= moment and (end.date() != date.min or moment < end.time())
+
+
+@dataclass(frozen=True)
+class Absence:
+    member_id: int
+    first_day: date
+    last_day: date
+
+    def covers(self, day: date) -> bool:
+        return self.first_day <= day <= self.last_day
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A scheduled refill appointment: it takes one slot of its day."""
+
+    day: date
+    start: time
+    member_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Slot:
+    day: date
+    start: time
+    session_id: int
+    member_id: int | None
+
+    @property
+    def clinic_session(self) -> bool:
+        return self.member_id is None
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What a booking form proposes. ``start`` and ``member_id`` are None when the clinic
+    has no sessions (or no free slot within the booking limit): a working day only."""
+
+    day: date
+    start: time | None
+    member_id: int | None
+    late: bool
+    session_id: int | None = None
+
+    @property
+    def fits(self) -> bool:
+        return self.session_id is not None
+
+
+# Problems a booking may have; the form asks for a confirmation naming each.
+NON_WORKING_DAY = "non_working_day"
+FULL_SESSION = "full_session"
+MEMBER_ABSENT = "member_absent"
+
+
+def _fit_rank(slot: Slot, booked: Booked) -> tuple:
+    """Which slot an appointment takes: its time and member, then its member, then a clinic slot."""
+    return (
+        slot.start != booked.start,
+        booked.member_id is None or slot.member_id != booked.member_id,
+        not slot.clinic_session,
+        slot.start,
+        slot.session_id,
+    )
+
+
+@dataclass
+class ClinicWeek:
+    """The clinic's sessions, absences and booked refills; answers per day, caching each day."""
+
+    working_days: Iterable[int] | None
+    sessions: Iterable[Session]
+    absences: Iterable[Absence] = ()
+    booked: Iterable[Booked] = ()
+    _free: dict = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self):
+        self.working = working_weekdays(self.working_days)
+        self.sessions = tuple(s for s in self.sessions if s.slots > 0 and s.slot_minutes > 0)
+        self.absences = tuple(self.absences)
+        self._booked_by_day: dict[date, list[Booked]] = {}
+        for item in self.booked:
+            self._booked_by_day.setdefault(item.day, []).append(item)
+
+    @property
+    def has_sessions(self) -> bool:
+        return bool(self.sessions)
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() in self.working
+
+    def absent(self, member_id: int | None, day: date) -> bool:
+        return member_id is not None and any(a.member_id == member_id and a.covers(day) for a in self.absences)
+
+    def sessions_on(self, day: date) -> list[Session]:
+        """The sessions held on ``day``: its weekday's, on a working day, less absent members'."""
+        if not self.is_working_day(day):
+            return []
+        return [s for s in self.sessions if s.weekday == day.weekday() and not self.absent(s.member_id, day)]
+
+    def slots_on(self, day: date) -> list[Slot]:
+        return [
+            Slot(day, start, session.id, session.member_id)
+            for session in self.sessions_on(day)
+            for start in session.slot_starts()
+        ]
+
+    def capacity(self, day: date) -> int:
+        """Free and used slots of the day."""
+        return len(self.slots_on(day))
+
+    def free_slots(self, day: date) -> list[Slot]:
+        """The slots the day's booked refills leave, in time order."""
+        if day not in self._free:
+            free = self.slots_on(day)
+            for item in sorted(self._booked_by_day.get(day, ()), key=lambda b: (b.start, b.member_id or 0)):
+                if not free:
+                    break
+                free.remove(min(free, key=lambda slot, item=item: _fit_rank(slot, item)))
+            self._free[day] = sorted(free, key=lambda slot: (slot.start, slot.session_id))
+        return self._free[day]
+
+    def take(self, slot: Slot) -> None:
+        """Mark ``slot`` as taken, so the next proposal of the same batch goes elsewhere."""
+        self.free_slots(slot.day).remove(slot)
+
+    def week_capacity(self, monday: date) -> int:
+        return sum(self.capacity(monday + timedelta(days=offset)) for offset in range(7))
+
+    def week_free(self, monday: date) -> int:
+        return sum(len(self.free_slots(monday + timedelta(days=offset))) for offset in range(7))
+
+    def _pick(self, day: date, manager_id: int | None, *, manager_only: bool) -> Slot | None:
+        free = self.free_slots(day)
+        if manager_id is not None:
+            for slot in free:
+                if slot.member_id == manager_id:
+                    return slot
+        if manager_only:
+            return None
+        for slot in free:  # a clinic session before another member's
+            if slot.clinic_session:
+                return slot
+        return free[0] if free else None
+
+    def propose(self, refill_due: date | None, today: date, manager_id: int | None = None) -> Proposal:
+        """The SPEC 9 proposal for a pump whose refill is due on ``refill_due``."""
+        if not self.has_sessions:
+            day = proposed_booking_date(refill_due, today, self.working)
+            return Proposal(day, None, None, late=refill_due is not None and day > refill_due)
+        limit = today + timedelta(days=MAX_BOOKING_DAYS)
+        if refill_due is not None and refill_due >= today:
+            last = min(refill_due, limit)
+            for manager_only in (True, False):
+                if manager_only and manager_id is None:
+                    continue
+                day = last
+                while day >= today:
+                    slot = self._pick(day, manager_id, manager_only=manager_only)
+                    if slot is not None:
+                        return self._proposal(slot, refill_due)
+                    day -= timedelta(days=1)
+            after = last + timedelta(days=1)
+        else:
+            after = today
+        day = after
+        while day <= limit:
+            slot = self._pick(day, manager_id, manager_only=False)
+            if slot is not None:
+                return self._proposal(slot, refill_due)
+            day += timedelta(days=1)
+        # Every slot within the booking limit is taken: the working day alone, a person decides.
+        day = proposed_booking_date(refill_due, today, self.working)
+        return Proposal(day, None, None, late=refill_due is not None and day > refill_due)
+
+    @staticmethod
+    def _proposal(slot: Slot, refill_due: date | None) -> Proposal:
+        late = refill_due is not None and slot.day > refill_due
+        return Proposal(slot.day, slot.start, slot.member_id, late=late, session_id=slot.session_id)
+
+    def problems(self, day: date, start: time, member_id: int | None) -> list[str]:
+        """What a booking on ``day`` at ``start`` with ``member_id`` runs into (codes above).
+
+        The appointment being changed must not be among ``booked``.
+        """
+        found = []
+        if not self.is_working_day(day):
+            found.append(NON_WORKING_DAY)
+        elif self._full_at(day, start, member_id):
+            found.append(FULL_SESSION)
+        if self.absent(member_id, day):
+            found.append(MEMBER_ABSENT)
+        return found
+
+    def _full_at(self, day: date, start: time, member_id: int | None) -> bool:
+        """The booking falls in a session (its member's first) and no slot of that day is free
+        for it: the session's own slots are all taken and so are the day's others."""
+        sessions = self.sessions_on(day)
+        if not sessions:
+            return False
+        covering = [s for s in sessions if s.covers(start)]
+        if not covering:
+            return not self.free_slots(day)
+        own = [s for s in covering if member_id is not None and s.member_id == member_id] or covering
+        free_ids = {slot.session_id for slot in self.free_slots(day)}
+        return not any(s.id in free_ids for s in own)

@@ -1,0 +1,147 @@
+"""Load a clinic's week (sessions, absences, booked refills) into scheduling.capacity.
+
+The public surface for pages and commands: ``load_week`` for a window of days,
+``propose`` for one pump, ``booking_check`` for a booking form's confirmations.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
+
+from clinic import display
+from refills.booking import MAX_BOOKING_DAYS
+from refills.models import Appointment
+from scheduling import capacity
+from scheduling.models import Absence, RefillSession
+
+# Proposals usually land within days of refill due; the window loaded first reaches this far
+# past it, and only a proposal that would need a day beyond it loads the rest (to the limit).
+FIRST_WINDOW_DAYS = 62
+
+
+def session_rows(clinic) -> list[capacity.Session]:
+    rows = RefillSession.objects.filter(clinic=clinic, active=True).values_list(
+        "pk", "weekday", "start_time", "slots", "slot_minutes", "member__user_id"
+    )
+    return [capacity.Session(*row) for row in rows]
+
+
+def absence_rows(clinic, first_day: date, last_day: date) -> list[capacity.Absence]:
+    rows = Absence.objects.filter(clinic=clinic, last_day__gte=first_day, first_day__lte=last_day).values_list(
+        "member__user_id", "first_day", "last_day"
+    )
+    return [capacity.Absence(*row) for row in rows]
+
+
+def booked_rows(clinic, first_day: date, last_day: date, exclude_ids=()) -> list[capacity.Booked]:
+    """Scheduled refill appointments of the clinic in the window (one row per appointment)."""
+    rows = (
+        Appointment.objects.filter(
+            patient__clinic=clinic,
+            kind=Appointment.Kind.REFILL,
+            status=Appointment.Status.SCHEDULED,
+            local_date__range=(first_day, last_day),
+        )
+        .exclude(pk__in=list(exclude_ids))
+        .values_list("local_date", "local_time", "assigned_to_id")
+    )
+    return [capacity.Booked(*row) for row in rows]
+
+
+def load_week(clinic, first_day: date, last_day: date, *, exclude_ids=(), sessions=None) -> capacity.ClinicWeek:
+    """The clinic's week with the bookings and absences of ``first_day`` to ``last_day``.
+
+    Days outside the window read as free of bookings: ask only about days inside it.
+    """
+    sessions = session_rows(clinic) if sessions is None else sessions
+    if not sessions:  # nothing else matters without sessions
+        return capacity.ClinicWeek(clinic.working_days, ())
+    return capacity.ClinicWeek(
+        clinic.working_days,
+        sessions,
+        absence_rows(clinic, first_day, last_day),
+        booked_rows(clinic, first_day, last_day, exclude_ids),
+    )
+
+
+def window_for(today: date, refill_dues) -> tuple[date, date]:
+    """The days proposals for these refill dues should look at first."""
+    latest = max([due for due in refill_dues if due is not None] + [today])
+    return today, min(latest + timedelta(days=FIRST_WINDOW_DAYS), today + timedelta(days=MAX_BOOKING_DAYS))
+
+
+def full_window(today: date) -> tuple[date, date]:
+    return today, today + timedelta(days=MAX_BOOKING_DAYS)
+
+
+def propose(clinic, today: date, refill_due: date | None, manager_id: int | None) -> capacity.Proposal:
+    """The SPEC 9 proposal for one pump (a booking page)."""
+    sessions = session_rows(clinic)
+    first, last = window_for(today, [refill_due])
+    week = load_week(clinic, first, last, sessions=sessions)
+    proposal = week.propose(refill_due, today, manager_id)
+    if week.has_sessions and (not proposal.fits or proposal.day > last) and last < full_window(today)[1]:
+        week = load_week(clinic, *full_window(today), sessions=sessions)
+        proposal = week.propose(refill_due, today, manager_id)
+    return proposal
+
+
+def present(clinic, user_id: int | None, day: date) -> int | None:
+    """``user_id`` unless that member is away on ``day`` (then None)."""
+    if (
+        user_id is None
+        or Absence.objects.filter(
+            clinic=clinic, member__user_id=user_id, first_day__lte=day, last_day__gte=day
+        ).exists()
+    ):
+        return None
+    return user_id
+
+
+def member_names(clinic, user_ids) -> dict[int, str]:
+    users = get_user_model().objects.filter(pk__in=[u for u in user_ids if u], memberships__clinic=clinic)
+    return {user.pk: display.member_name(user) for user in users}
+
+
+def proposal_text(proposal: capacity.Proposal, names: dict[int, str]) -> str:
+    """The proposal in words, for the booking page."""
+    if not proposal.fits:
+        return ""
+    who = names.get(proposal.member_id) if proposal.member_id else None
+    text = _("Proposed: %(day)s at %(time)s, %(session)s.") % {
+        "day": display.day(proposal.day),
+        "time": f"{proposal.start:%H:%M}",
+        "session": _("%(name)s's session") % {"name": who} if who else _("the clinic's session"),
+    }
+    if proposal.late:
+        text += " " + _("No free slot before refill due: this is booked late.")
+    return text
+
+
+def booking_check(clinic, today: date, *, exclude_ids=()):
+    """A booking form's check: ``check(day, start, member_id, kind)`` lists (field, code, message)
+    for a full refill session or an absent member (the form asks the non-working day itself)."""
+
+    def check(day: date, start: time, member_id: int | None, kind: str) -> list[tuple[str, str, str]]:
+        week = load_week(clinic, day, day, exclude_ids=exclude_ids)
+        found = []
+        shown = display.day(day)
+        for code in week.problems(day, start, member_id):
+            if code == capacity.FULL_SESSION and kind == Appointment.Kind.REFILL:
+                found.append(
+                    (
+                        "local_time",
+                        code,
+                        _("The refill session at %(time)s on %(day)s is full")
+                        % {"time": f"{start:%H:%M}", "day": shown},
+                    )
+                )
+            elif code == capacity.MEMBER_ABSENT:
+                name = member_names(clinic, [member_id]).get(member_id, _("The member"))
+                found.append(("assigned_to", code, _("%(name)s is away on %(day)s") % {"name": name, "day": shown}))
+        return found
+
+    return check

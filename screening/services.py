@@ -1,0 +1,109 @@
+"""What changes a candidate: the only writer of its stage, its stage history and its trials.
+
+Each function works in one transaction, so a refused step saves nothing. ``on`` is the
+clinic's local date, read once by the caller (a view's ``self.today``).
+"""
+
+from datetime import date
+
+from django.db import transaction
+
+from patients.models import Patient, Pump
+from screening import engine
+from screening.models import Candidate, ScreeningTrial, Stage, StageMove
+
+
+class StageMoveRefused(ValueError):
+    """A move the pipeline does not allow (the message says why, in the clinic's words)."""
+
+
+def may_become_candidate(patient: Patient) -> bool:
+    """A patient of the clinic without an implanted pump and not already a candidate."""
+    return (
+        not Candidate.objects.filter(patient=patient).exists()
+        and not patient.pumps.filter(status=Pump.Status.ACTIVE).exists()
+    )
+
+
+@transaction.atomic
+def add_candidate(candidate_form, *, patient_form=None, patient=None, by, on: date) -> Candidate:
+    """Save a new candidate (and its new patient, from ``patient_form``) with its referral move.
+
+    Both forms are valid; either ``patient_form`` (a new patient) or ``patient`` (an existing
+    one without a pump) is given.
+    """
+    if patient_form is not None:
+        patient = patient_form.save(commit=False)
+        patient.clinic = candidate_form.clinic
+        patient.save()
+    candidate = candidate_form.save(commit=False)
+    candidate.clinic = candidate_form.clinic
+    candidate.patient = patient
+    candidate.stage = Stage.REFERRED
+    candidate.stage_date = candidate.referral_date
+    candidate.save()
+    StageMove.objects.create(candidate=candidate, stage=Stage.REFERRED, date=candidate.referral_date, moved_by=by)
+    return candidate
+
+
+def stage_before_closing(candidate: Candidate) -> str | None:
+    """The stage a closed candidate was in when it was closed (to reopen it there)."""
+    moves = list(candidate.moves.order_by("-date", "-created_at", "-pk").values_list("stage", flat=True)[:2])
+    return moves[1] if len(moves) == 2 and moves[0] == Stage.CLOSED else None
+
+
+def allowed_moves(candidate: Candidate) -> tuple[str, ...]:
+    """The stages this candidate may be moved to by hand (implanting is the implant's own page)."""
+    closed_from = stage_before_closing(candidate) if candidate.stage == Stage.CLOSED else None
+    return tuple(s for s in engine.allowed_moves(candidate.stage, closed_from=closed_from) if s != Stage.IMPLANTED)
+
+
+@transaction.atomic
+def move_stage(candidate: Candidate, stage: str, *, on: date, by, closed_reason: str = "", note: str = "") -> StageMove:
+    """Move a candidate to ``stage`` on the local date ``on``; closing needs a reason.
+
+    ``stage`` "implanted" is allowed from "implant scheduled" only here (the implant's service
+    calls this when the pump is implanted); pages offer ``allowed_moves``.
+    """
+    candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)
+    closed_from = stage_before_closing(candidate) if candidate.stage == Stage.CLOSED else None
+    if stage not in engine.allowed_moves(candidate.stage, closed_from=closed_from):
+        raise StageMoveRefused(
+            f"A candidate in the stage {Stage(candidate.stage).label} cannot be moved to {Stage(stage).label}."
+        )
+    if stage == Stage.CLOSED and not closed_reason:
+        raise StageMoveRefused("Closing needs a reason: not a candidate, declined or non-responder.")
+    if on < candidate.stage_date:
+        raise StageMoveRefused("The move cannot be dated before the date of the current stage.")
+    candidate.stage = stage
+    candidate.stage_date = on
+    candidate.closed_reason = closed_reason if stage == Stage.CLOSED else ""
+    candidate.save(update_fields=["stage", "stage_date", "closed_reason", "updated_at"])
+    return StageMove.objects.create(
+        candidate=candidate,
+        stage=stage,
+        date=on,
+        moved_by=by,
+        closed_reason=candidate.closed_reason,
+        note=note,
+    )
+
+
+@transaction.atomic
+def record_trial(trial_form, *, by) -> ScreeningTrial:
+    """Save a trial (new or edited) from its valid form. A candidate waiting for a trial
+    (referred, assessed, trial scheduled) moves to "trial done" on the trial's date."""
+    trial = trial_form.save(commit=False)
+    if trial.pk is None:
+        trial.recorded_by = by
+    trial.save()
+    candidate = Candidate.objects.select_for_update().get(pk=trial.candidate_id)
+    trial_day = trial_form.cleaned_data["trial_date"]
+    if candidate.stage in engine.BEFORE_TRIAL:
+        candidate.stage = Stage.TRIAL_DONE
+        candidate.stage_date = max(trial_day, candidate.stage_date)
+        candidate.save(update_fields=["stage", "stage_date", "updated_at"])
+        StageMove.objects.create(
+            candidate=candidate, stage=Stage.TRIAL_DONE, date=candidate.stage_date, moved_by=by, note="Trial recorded"
+        )
+    return trial

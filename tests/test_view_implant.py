@@ -1,0 +1,285 @@
+"""Implant from a trial (issue 16 item 4): booking the implant, then recording it with the
+proposed starting dose that the clinician confirms (screening/views_implant.py)."""
+
+from datetime import date, time, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
+
+from patients.models import Pump, PumpModel
+from refills.models import Appointment, Refill
+from screening.models import Candidate, StageMove
+from tests.factories import AppointmentFactory
+from tests.implant_data import at, make_candidate, responder, trial, two_trials
+
+TODAY = date(2026, 1, 5)  # a Monday
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel("2026-01-05 12:00:00Z", tick=False):
+        yield
+
+
+def scheduled(clinic, make=responder, day=TODAY, **kwargs):
+    """A candidate at "implant scheduled" since ``day``, with its implant appointment."""
+    candidate = make(clinic, stage="implant_scheduled", **kwargs)
+    candidate.stage_date = day
+    candidate.save()
+    AppointmentFactory(patient=candidate.patient, kind="implant", local_date=day, local_time=time(8, 30))
+    return candidate
+
+
+def implant_data(**overrides):
+    values = {
+        "pump-model": str(PumpModel.objects.get(code="synchromed-ii-20").pk),
+        "pump-serial_number": "IMP1",
+        "pump-implant_date": TODAY.isoformat(),
+        "pump-reservoir_ml": "",
+        "pump-alarm_volume_ml": "",
+        "pump-eri_date": "",
+        "fill-performed_on": TODAY.isoformat(),
+        "fill-volume_added_ml": "20",
+        "fill-volume_after_ml": "20",
+        "fill-concentration_mcg_ml": "500",
+        "fill-daily_dose_mcg": "100",
+        "fill-dosing_mode": "simple",
+        "fill-bolus_allowance_mcg": "0",
+        "implant-confirm_starting_dose": "on",
+    }
+    values.update(overrides)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+# Booking the implant ---------------------------------------------------------------------------
+
+
+def test_booking_page_shows_the_proposal(client, manager, clinic):
+    candidate = responder(clinic)
+    client.force_login(manager)
+    response = client.get(reverse("candidate_implant_book", args=[candidate.pk]))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "100 mcg/day" in text
+    assert "twice the screening dose over 24 hours" in text
+    assert 'name="kind"' not in text  # the kind is fixed: implant
+
+
+def test_booking_the_implant_moves_the_stage(client, manager, clinic):
+    candidate = responder(clinic)
+    client.force_login(manager)
+    response = client.post(
+        reverse("candidate_implant_book", args=[candidate.pk]),
+        {"local_date": "2026-01-14", "local_time": "08:30", "assigned_to": manager.pk, "notes": "Theatre 2"},
+    )
+    assert response.status_code == 302
+    appointment = Appointment.objects.get(patient=candidate.patient)
+    assert (appointment.kind, appointment.status, appointment.pump) == ("implant", "scheduled", None)
+    assert appointment.local_date == date(2026, 1, 14) and appointment.created_by == manager
+    candidate.refresh_from_db()
+    assert (candidate.stage, candidate.stage_date) == ("implant_scheduled", TODAY)
+    move = candidate.moves.order_by("-pk").first()
+    assert (move.stage, move.date, move.moved_by) == ("implant_scheduled", TODAY, manager)
+    assert "Wed 14 Jan 2026" in move.note
+    # Audited, with the member who did it.
+    entry = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Candidate), object_pk=str(candidate.pk)
+    ).order_by("-pk")[0]
+    assert entry.actor == manager and "stage" in entry.changes_dict
+
+
+def test_booking_in_the_past_saves_nothing(client, manager, clinic):
+    candidate = responder(clinic)
+    client.force_login(manager)
+    response = client.post(
+        reverse("candidate_implant_book", args=[candidate.pk]), {"local_date": "2026-01-02", "local_time": "08:30"}
+    )
+    assert response.status_code == 200
+    assert "This date is in the past" in response.content.decode()
+    assert not Appointment.objects.exists()
+    candidate.refresh_from_db()
+    assert candidate.stage == "trial_done"
+
+
+@pytest.mark.parametrize("case", ["no_responder", "referred", "already_booked"])
+def test_booking_refused(client, manager, clinic, case):
+    if case == "no_responder":
+        candidate = make_candidate(clinic, stage="trial_done", stage_date=date(2025, 12, 1))
+        trial(candidate, at(date(2025, 12, 1)), outcome="non_responder", effective=False)
+    elif case == "referred":
+        candidate = make_candidate(clinic, stage="referred")
+    else:
+        candidate = scheduled(clinic)
+    before = Appointment.objects.count()
+    client.force_login(manager)
+    url = reverse("candidate_implant_book", args=[candidate.pk])
+    assert client.get(url).status_code == 302
+    response = client.post(url, {"local_date": "2026-01-14", "local_time": "08:30"}, follow=True)
+    assert Appointment.objects.count() == before
+    assert response.context["messages"]
+
+
+def test_staff_may_not_book_an_implant(client, staff, clinic):
+    candidate = responder(clinic)
+    client.force_login(staff)
+    assert client.get(reverse("candidate_implant_book", args=[candidate.pk])).status_code == 403
+
+
+# Recording the implant -------------------------------------------------------------------------
+
+
+def test_implant_form_is_prefilled_with_the_proposal(client, manager, clinic):
+    candidate = scheduled(clinic)
+    client.force_login(manager)
+    response = client.get(reverse("candidate_implant", args=[candidate.pk]))
+    assert response.status_code == 200
+    fill_form, confirm_form = response.context["fill_form"], response.context["confirm_form"]
+    assert fill_form["daily_dose_mcg"].value() == "100"
+    assert fill_form["performed_on"].value() == TODAY
+    assert response.context["pump_form"]["implant_date"].value() == TODAY
+    assert not confirm_form["confirm_starting_dose"].value()  # never ticked for the clinician
+    text = response.content.decode()
+    assert candidate.patient.full_name in text and candidate.patient.mrn in text
+    assert "start at twice the screening dose over 24 hours, 100 mcg/day" in text
+
+
+def test_second_trial_effective_for_more_than_8_hours_proposes_its_dose(client, manager, clinic):
+    candidate = scheduled(clinic, make=two_trials)
+    client.force_login(manager)
+    response = client.get(reverse("candidate_implant", args=[candidate.pk]))
+    assert response.context["fill_form"]["daily_dose_mcg"].value() == "75"
+    assert "lasted more than 8 hours" in response.context["proposal"].reason
+
+
+@pytest.mark.parametrize(("hours", "proposed"), [(8, "100"), (9, "50")])
+def test_effect_at_the_8_hour_boundary(client, manager, clinic, hours, proposed):
+    candidate = make_candidate(clinic, stage="implant_scheduled", stage_date=TODAY)
+    trial(candidate, at(date(2025, 12, 1)), effect_until_hours=hours)
+    client.force_login(manager)
+    response = client.get(reverse("candidate_implant", args=[candidate.pk]))
+    assert response.context["fill_form"]["daily_dose_mcg"].value() == proposed
+
+
+def test_without_an_effective_responder_trial_nothing_is_proposed(client, manager, clinic):
+    candidate = make_candidate(clinic, stage="implant_scheduled", stage_date=TODAY)
+    trial(candidate, at(date(2025, 12, 1)), outcome="responder", effective=False)
+    client.force_login(manager)
+    response = client.get(reverse("candidate_implant", args=[candidate.pk]))
+    assert response.context["fill_form"]["daily_dose_mcg"].value() is None
+    assert "No proposal" in response.content.decode()
+
+
+def test_implant_as_proposed(client, manager, clinic):
+    candidate = scheduled(clinic)
+    client.force_login(manager)
+    response = client.post(reverse("candidate_implant", args=[candidate.pk]), implant_data())
+    assert response.status_code == 302
+    assert response["Location"] == reverse("patient_detail", args=[candidate.patient_id])
+    pump = Pump.objects.get(serial_number="IMP1")
+    assert pump.patient_id == candidate.patient_id and pump.status == "active"
+    fill = pump.refills.get()
+    assert fill.is_initial_fill and fill.daily_dose_mcg == Decimal(100) and fill.performed_by == manager
+    assert pump.refill_due is not None  # the pump's dates written by the service
+    candidate.refresh_from_db()
+    assert (candidate.stage, candidate.stage_date) == ("implanted", TODAY)
+    move = candidate.moves.order_by("-pk").first()
+    assert move.stage == "implanted" and move.moved_by == manager
+    assert "IMP1" in move.note and "100 mcg/day" in move.note and "as proposed" in move.note
+    appointment = Appointment.objects.get(patient=candidate.patient, kind="implant")
+    assert appointment.status == "completed"
+
+
+def test_the_clinician_may_change_the_proposed_dose(client, manager, clinic):
+    candidate = scheduled(clinic)
+    client.force_login(manager)
+    response = client.post(
+        reverse("candidate_implant", args=[candidate.pk]), implant_data(**{"fill-daily_dose_mcg": "80"})
+    )
+    assert response.status_code == 302
+    assert Refill.objects.get(pump__serial_number="IMP1").daily_dose_mcg == Decimal(80)
+    note = StageMove.objects.filter(candidate=candidate, stage="implanted").get().note
+    assert "80 mcg/day" in note and "proposed 100 mcg/day" in note
+
+
+def assert_nothing_saved(candidate):
+    assert not Pump.objects.filter(patient=candidate.patient).exists()
+    assert not Refill.objects.exists()
+    candidate.refresh_from_db()
+    assert candidate.stage == "implant_scheduled"
+    assert not candidate.moves.filter(stage="implanted").exists()
+    assert Appointment.objects.get(patient=candidate.patient, kind="implant").status == "scheduled"
+
+
+def test_without_the_tick_nothing_is_saved(client, manager, clinic):
+    candidate = scheduled(clinic)
+    client.force_login(manager)
+    response = client.post(
+        reverse("candidate_implant", args=[candidate.pk]), implant_data(**{"implant-confirm_starting_dose": None})
+    )
+    assert response.status_code == 200
+    assert "Tick to confirm the starting daily dose" in response.content.decode()
+    assert_nothing_saved(candidate)
+
+
+def test_bad_fill_saves_nothing_even_when_ticked(client, manager, clinic):
+    candidate = scheduled(clinic)
+    client.force_login(manager)
+    response = client.post(
+        reverse("candidate_implant", args=[candidate.pk]),
+        implant_data(**{"fill-volume_after_ml": "25", "fill-volume_added_ml": "25"}),
+    )
+    assert response.status_code == 200
+    assert "at most the 20" in response.content.decode()
+    assert_nothing_saved(candidate)
+
+
+def test_implant_date_before_it_was_scheduled_is_refused(client, manager, clinic):
+    candidate = scheduled(clinic)
+    client.force_login(manager)
+    earlier = (TODAY - timedelta(days=1)).isoformat()
+    response = client.post(
+        reverse("candidate_implant", args=[candidate.pk]),
+        implant_data(**{"pump-implant_date": earlier, "fill-performed_on": earlier}),
+    )
+    assert response.status_code == 200
+    assert "cannot be before the implant was scheduled" in response.content.decode()
+    assert_nothing_saved(candidate)
+
+
+def test_one_transaction_a_refused_stage_move_leaves_no_pump(client, manager, clinic, monkeypatch):
+    from screening import services
+    from screening.services import StageMoveRefused
+
+    def refuse(*args, **kwargs):
+        raise StageMoveRefused("refused for the test")
+
+    monkeypatch.setattr(services, "move_stage", refuse)
+    candidate = scheduled(clinic)
+    client.force_login(manager)
+    response = client.post(reverse("candidate_implant", args=[candidate.pk]), implant_data())
+    assert response.status_code == 200
+    assert "refused for the test" in response.content.decode()
+    assert_nothing_saved(candidate)
+
+
+def test_implant_page_refused_before_the_implant_is_scheduled(client, manager, clinic):
+    candidate = responder(clinic)
+    client.force_login(manager)
+    assert client.get(reverse("candidate_implant", args=[candidate.pk])).status_code == 302
+    client.post(reverse("candidate_implant", args=[candidate.pk]), implant_data())
+    assert not Pump.objects.exists()
+
+
+def test_implanted_candidate_cannot_be_implanted_again(client, manager, clinic):
+    candidate = scheduled(clinic)
+    client.force_login(manager)
+    client.post(reverse("candidate_implant", args=[candidate.pk]), implant_data())
+    response = client.post(
+        reverse("candidate_implant", args=[candidate.pk]), implant_data(**{"pump-serial_number": "IMP2"})
+    )
+    assert response.status_code == 302
+    assert Pump.objects.filter(patient=candidate.patient).count() == 1

@@ -1,0 +1,55 @@
+"""What the worklist pages read: live items with their pump, owner and last contact, in SQL.
+
+Every page filters by ``item_live_q`` (the pump's condition now), so an item whose pump was
+booked or refilled a moment ago is gone on the next page load even before the sync runs.
+"""
+
+from datetime import date
+
+from django.db.models import Count, F, Q
+
+from patients.querysets import DaysFrom
+from worklist.conditions import item_live_q, need_expression, state_now_expression
+from worklist.models import Item
+
+TABS = {
+    "open": ("Open", Q(state_now="open")),
+    "claimed": ("Claimed", Q(state_now="claimed")),
+    "mine": ("Claimed by me", None),  # Q built per user
+    "excepted": ("Excepted", Q(state_now="excepted")),
+    "all": ("All", Q()),
+}
+
+
+def live_items(clinic, today: date):
+    """The clinic's items that need action on ``today``, with what the pages show."""
+    return (
+        Item.objects.filter(clinic=clinic)
+        .filter(item_live_q(today))
+        .annotate(
+            need_rank=need_expression(today),
+            state_now=state_now_expression(today),
+            days_to_due=DaysFrom("pump__refill_due", today),
+        )
+        .select_related(
+            "pump__patient", "claimed_by", "excepted_by", "last_contact", "last_contact__recorded_by", "refill"
+        )
+    )
+
+
+def worklist_order(items):
+    """Escalated first (latest first), then the most urgent need, then the earliest refill due."""
+    return items.order_by(
+        F("escalated_at").desc(nulls_last=True), "need_rank", F("pump__refill_due").asc(nulls_last=True), "pk"
+    )
+
+
+def tab_q(tab: str, user) -> Q:
+    if tab == "mine":
+        return Q(state_now="claimed", claimed_by=user)
+    return TABS[tab][1]
+
+
+def tab_counts(items, user) -> dict:
+    """How many items each tab holds, in one query."""
+    return items.aggregate(**{tab: Count("pk", filter=tab_q(tab, user)) for tab in TABS})
