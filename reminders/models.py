@@ -16,7 +16,7 @@ from clinic.scoping import ClinicScope
 from patients.models import Patient, Pump
 from refills.labels import STATUS_LABELS
 
-UNSUBSCRIBE_SALT = "reminders.sweep.unsubscribe"
+UNSUBSCRIBE_SALT = "refills.reminders.unsubscribe"  # as before the move: links already mailed keep working
 
 
 class ReminderQuerySet(models.QuerySet):

@@ -64,10 +64,10 @@ def test_post_twice_logs_once(client, patient):
         lambda p: "not-a-token",
         lambda p: token_for(p)[:-2] + "xx",  # tampered signature
         lambda p: signing.dumps({"patient": p.pk}),  # signed without the unsubscribe salt
-        lambda p: signing.dumps({"patient": p.pk + 1000}, salt="reminders.sweep.unsubscribe"),  # no such patient
-        lambda p: signing.dumps({"r": 10**6}, salt="reminders.sweep.unsubscribe"),  # no such reminder
+        lambda p: signing.dumps({"patient": p.pk + 1000}, salt="refills.reminders.unsubscribe"),  # no such patient
+        lambda p: signing.dumps({"r": 10**6}, salt="refills.reminders.unsubscribe"),  # no such reminder
         lambda p: token_for(p, kind=Reminder.Kind.DIGEST),  # a staff email's row names no patient
-        lambda p: signing.dumps({"r": True}, salt="reminders.sweep.unsubscribe"),
+        lambda p: signing.dumps({"r": True}, salt="refills.reminders.unsubscribe"),
     ],
 )
 def test_a_bad_token_is_refused_and_changes_nothing(client, patient, make_token):
