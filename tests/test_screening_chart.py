@@ -35,7 +35,7 @@ def test_higher_scores_are_drawn_higher_and_1_plus_between_1_and_2():
     # 1+ lies between the gridlines of 1 and 2.
     grid = {}
     for label in ("1", "2"):
-        marker = f'text-anchor="end" font-size="11" fill="#1b2430">{label}</text>'
+        marker = f'text-anchor="end" font-size="13" fill="#1b2430">{label}</text>'
         before = svg.split(marker)[0].rsplit('y="', 1)[1]
         grid[label] = float(before.split('"')[0]) - 4
     assert grid["2"] < y1 < grid["1"]
