@@ -25,8 +25,12 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from bench.measure import MAX_QUERIES, MEDIAN_TARGET_MS, REPEAT, WARMUP, median_p95, ms, staff_client
+from clinic import caseload_cache
 
 PAGES = {"Plan (12 weeks)": "/plan/", "Worklist": "/worklist/"}
+# The plan as the first visit after a change sees it: its cached counts (clinic.caseload_cache)
+# were just invalidated, so counted again. No target of its own (as Today's in bench.measure).
+COUNTING_PAGES = {"Plan, first visit after a change": "/plan/"}
 BOOK_PUMPS = 200
 BOOK_TARGET_S = 2.0
 
@@ -63,10 +67,12 @@ def prepare(entry, *, log) -> float:
 def time_pages(report, *, log) -> dict:
     clients = {size: staff_client(report.seeded[size].staff) for size in report.sizes}
     results = {}
-    for page, url in PAGES.items():
+    for page, url in {**PAGES, **COUNTING_PAGES}.items():
         samples = {size: [] for size in report.sizes}
         for round_ in range(WARMUP + REPEAT):
             for size in report.sizes:
+                if page in COUNTING_PAGES:
+                    caseload_cache.invalidate(report.seeded[size].clinic.pk)  # as a committed change does
                 t0 = time.perf_counter()
                 response = clients[size].get(url)
                 elapsed = ms(time.perf_counter() - t0)
@@ -74,6 +80,8 @@ def time_pages(report, *, log) -> dict:
                 if round_ >= WARMUP:
                     samples[size].append(elapsed)
         for size in report.sizes:
+            if page in COUNTING_PAGES:
+                caseload_cache.invalidate(report.seeded[size].clinic.pk)
             with CaptureQueriesContext(connection) as captured:
                 clients[size].get(url)
             med, p95 = median_p95(samples[size])
@@ -131,7 +139,7 @@ def run(report, *, log) -> None:
     measured_rows = report.rows
     report.rows = lambda: measured_rows() + rows
     small = min(report.sizes)
-    for page in PAGES:
+    for page in {**PAGES, **COUNTING_PAGES}:
         cells = ", ".join(
             f"{size:,}: {pages[(page, size)][0]:.1f} / {pages[(page, size)][1]:.1f} ms, {pages[(page, size)][2]} queries"
             for size in report.sizes

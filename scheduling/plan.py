@@ -153,12 +153,29 @@ def plan_weeks(clinic, as_of: date, weeks: int = DEFAULT_WEEKS, *, cached: bool 
     else:
         due, booked = count()
     clinic_days = clinic_week(clinic, first_monday, end)
+    slot_counts: dict[int, int] = {}
     rows = []
     for index in range(weeks):
         start = first_monday + timedelta(weeks=index)
         week_due, week_unbooked = due.get(index, (0, 0))
-        rows.append(PlanWeek(start, week_due, booked.get(index, 0), clinic_days.week_capacity(start), week_unbooked))
+        week_slots = week_capacity(clinic_days, start, slot_counts)
+        rows.append(PlanWeek(start, week_due, booked.get(index, 0), week_slots, week_unbooked))
     return rows
+
+
+def week_capacity(clinic_days: capacity.ClinicWeek, monday: date, per_session: dict | None = None) -> int:
+    """``clinic_days.week_capacity(monday)`` (the slots of the sessions held each day) without
+    building every slot: each session's slot count is computed once (``per_session``, shared
+    by the weeks of a plan). A clinic of 40 managers with a weekly session each has
+    thousands of slots in twelve weeks."""
+    per_session = {} if per_session is None else per_session
+    total = 0
+    for offset in range(7):
+        for session in clinic_days.sessions_on(monday + timedelta(days=offset)):
+            if session.id not in per_session:
+                per_session[session.id] = len(session.slot_starts())
+            total += per_session[session.id]
+    return total
 
 
 def clinic_week(clinic, start: date, end: date) -> capacity.ClinicWeek:
