@@ -247,6 +247,12 @@ class _Values:
             items = json.loads(text)
         except ValueError:
             return text
+        if isinstance(items, dict):
+            # A mapping (a MAS score per muscle group): "Hip adductors, left 2; ...", each key in
+            # the words its model gives (audit_json_labels), else as written.
+            labels_of = getattr(model_field.model, "audit_json_labels", None)
+            labels = labels_of(model_field.name) if labels_of else {}
+            return "; ".join(f"{labels.get(key, key)} {value}" for key, value in items.items()) or EMPTY
         if not isinstance(items, list):
             return text
         if not items:

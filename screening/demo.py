@@ -265,11 +265,15 @@ def _valid(form, what: str):
 
 def create_screening_demo(clinic, today: date, users: dict) -> list[PlanEntry]:
     """Write the demo's candidates; returns the implanted candidate's pump for the seeder's check."""
+    from clinic.audit import acting_as
+
     rng = random.Random(SEED)  # noqa: S311 - invented demo data, not security
     clinician = users.get("demo-manager")
     entries = []
     for plan in CANDIDATES:
-        entry = _create_candidate(clinic, today, plan, clinician, rng)
+        # The audit trail names the clinician who did each step, as the records do.
+        with acting_as(clinician):
+            entry = _create_candidate(clinic, today, plan, clinician, rng)
         if entry is not None:
             entries.append(entry)
     return entries
@@ -371,7 +375,6 @@ def _book_implant(candidate, today, plan: CandidatePlan, by) -> None:
 
 
 def _implant_and_titrate(candidate, clinic, today, plan: CandidatePlan, by) -> PlanEntry:
-    from clinic.audit import acting_as
     from patients.models import PumpModel
     from refills import schedule
     from screening import implant
@@ -404,9 +407,8 @@ def _implant_and_titrate(candidate, clinic, today, plan: CandidatePlan, by) -> P
     )
     for form, what in ((pump_form, "pump"), (fill_form, "first fill"), (confirm_form, "dose confirmation")):
         _valid(form, f"implant of {plan.mrn}: {what}")
-    with acting_as(by):
-        pump = implant.implant_from_candidate(candidate, pump_form, fill_form, the_proposal, by=by)
-        _titrate(pump, today, by)
+    pump = implant.implant_from_candidate(candidate, pump_form, fill_form, the_proposal, by=by)
+    _titrate(pump, today, by)
     # The pump's status today from the plan, through the pure engine (the seeder compares SQL).
     last_day, concentration, dose = REFILLS[-1]
     refill_day = implant_day + timedelta(days=last_day)
