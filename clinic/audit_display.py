@@ -257,6 +257,10 @@ class _Values:
             return text
         if not items:
             return EMPTY
+        # A list of records (a trial's scores at each time point): in the words its model gives.
+        text_of = getattr(model_field.model, "audit_json_text", None)
+        if text_of is not None and (words := text_of(model_field.name, items)) is not None:
+            return words
         if model_field.name == "working_days":
             return ", ".join(WEEKDAY_NAMES[day] if isinstance(day, int) and 0 <= day < 7 else str(day) for day in items)
         return ", ".join(str(item) for item in items)
