@@ -190,3 +190,7 @@ def test_a_manager_takes_a_candidate_from_referral_to_an_implant_and_titration(p
     assert page.locator("#titration svg .mas-point").count() == 8
     assert page.locator("#titration svg .dose-point").count() == 6  # the refill at 200 is no new dose
     check_widths(page, "patient-titration-story")
+    # The section alone on a phone, to read the chart at that size.
+    page.set_viewport_size(WIDTHS["390"])
+    screenshot_dir = screenshot(page, "implant-patient-titration-story-390").parent
+    page.locator("#titration").screenshot(path=str(screenshot_dir / "implant-titration-section-390.png"))
