@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 
 SIZES = (1_000, 10_000, 100_000)
-STAGES = ("pages", "explain", "load", "report", "import", "browser_import", "sweep")
+STAGES = ("pages", "explain", "load", "report", "import", "browser_import", "sweep", "loop")
 RESULTS = ROOT / "bench" / "RESULTS.md"
 STARTED = time.monotonic()
 
@@ -120,6 +120,10 @@ def main() -> None:
         browser_import.measure(report, log=log)
     if "sweep" in stages:
         measure.sweep(report, log=log)
+    if "loop" in stages:
+        from bench import loop  # issue 15: plan, worklist, book the week
+
+        loop.run(report, log=log)
     report.total_seconds = time.monotonic() - STARTED
     report.machine["load average at end (1/5/15 min)"] = loadavg()
     text = report.markdown()

@@ -111,10 +111,13 @@ def _install_batching() -> None:
 
 
 @contextmanager
-def batched_entries():
+def batched_entries(insert=None):
     """Audit entries written inside the block (by auditlog's own receivers, so with the
     same content, actor and scope) are inserted together when it ends, in one statement
-    per thousand: the import of a large file writes thousands of them."""
+    per thousand: the import of a large file writes thousands of them.
+
+    ``insert(LogEntry, entries)``, if given, inserts them instead of ``bulk_create`` (the
+    import's own bulk insert, refills.importer.insert_rows)."""
     _install_batching()
     entries: list = []
     token = _batch.set(entries)
@@ -122,7 +125,10 @@ def batched_entries():
         yield entries
     finally:
         _batch.reset(token)
-    LogEntry.objects.bulk_create(entries, batch_size=1000)
+    if insert is None:
+        LogEntry.objects.bulk_create(entries, batch_size=1000)
+    else:
+        insert(LogEntry, entries)
     for entry in entries:
         signals.post_save.send(
             sender=LogEntry, instance=entry, created=True, raw=False, using="default", update_fields=None

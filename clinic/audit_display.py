@@ -247,10 +247,20 @@ class _Values:
             items = json.loads(text)
         except ValueError:
             return text
+        if isinstance(items, dict):
+            # A mapping (a MAS score per muscle group): "Hip adductors, left 2; ...", each key in
+            # the words its model gives (audit_json_labels), else as written.
+            labels_of = getattr(model_field.model, "audit_json_labels", None)
+            labels = labels_of(model_field.name) if labels_of else {}
+            return "; ".join(f"{labels.get(key, key)} {value}" for key, value in items.items()) or EMPTY
         if not isinstance(items, list):
             return text
         if not items:
             return EMPTY
+        # A list of records (a trial's scores at each time point): in the words its model gives.
+        text_of = getattr(model_field.model, "audit_json_text", None)
+        if text_of is not None and (words := text_of(model_field.name, items)) is not None:
+            return words
         if model_field.name == "working_days":
             return ", ".join(WEEKDAY_NAMES[day] if isinstance(day, int) and 0 <= day < 7 else str(day) for day in items)
         return ", ".join(str(item) for item in items)

@@ -149,6 +149,8 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
         "options", "-c jit=off -c max_parallel_workers_per_gather=0 -c random_page_cost=1.1"
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Book the week posts up to six fields per pump for up to 500 pumps (scheduling.book_week.MAX_ROWS).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 4000
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

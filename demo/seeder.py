@@ -811,6 +811,7 @@ def create_demo(today: date | None = None):
     with acting_as(users[ADMIN]):
         for patient_plan in plan:
             _create_patient(clinic, today, users, patient_plan)
+        plan += __import__("screening.demo").demo.create_screening_demo(clinic, today, users)  # issue 16
     from scheduling.demo import seed_week  # sessions and an absence (issue 15)
 
     seed_week(clinic, users, today, ADMIN, MANAGER)
@@ -971,6 +972,7 @@ def delete_demo(clinic) -> None:
     from refills.models import Appointment
 
     services.delete_appointments(Appointment.objects.filter(patient__clinic=clinic))
+    __import__("screening.demo").demo.delete_screening_demo(clinic)  # candidates protect their patients
     Pump.objects.filter(clinic=clinic).delete()
     Patient.objects.filter(clinic=clinic).delete()
     clinic.delete()

@@ -38,6 +38,10 @@ def tracked_fields(model, instance) -> list | None:
         if model_fields["exclude_fields"]:
             filtered = [f for f in filtered if f.name not in model_fields["exclude_fields"]]
         fields = filtered
+    # A reverse one-to-one relation (another model's OneToOneField to this one) is read by
+    # auditlog with a query per object; a row just inserted has no such related row yet,
+    # so its value is None before and after and never in the entry: not read.
+    fields = [field for field in fields if not (field.one_to_one and field.auto_created and not field.concrete)]
     return [(field, get_field_value(None, field)) for field in fields]
 
 

@@ -303,9 +303,10 @@ class AppointmentForm(ClinicScopedForm):
         super().__init__(*args, clinic=patient.clinic, **kwargs)
         from django.contrib.auth import get_user_model
 
-        self.fields["assigned_to"].queryset = (
-            get_user_model().objects.filter(memberships__clinic=self.clinic).order_by("last_name", "username")
-        )
+        if not self.shares_fields:  # a shared field has it already (the same clinic)
+            self.fields["assigned_to"].queryset = (
+                get_user_model().objects.filter(memberships__clinic=self.clinic).order_by("last_name", "username")
+            )
         if "kind" in self.fields and self.instance.kind != Appointment.Kind.IMPLANT:
             # An implant is booked from the candidate's page (screening), which moves its stage.
             self.fields["kind"].choices = [c for c in self.fields["kind"].choices if c[0] != Appointment.Kind.IMPLANT]

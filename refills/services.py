@@ -11,8 +11,10 @@ hooks on other rows: saving a model directly changes that row only.
 from datetime import date
 
 from django.db import models, transaction
+from django.db.models import signals
 from django.utils import timezone
 
+from clinic.audit import batched_entries
 from patients.models import Patient, Pump
 from refills import schedule
 from refills.models import Appointment, ProgramChange, Refill
@@ -328,10 +330,21 @@ def book_appointment(appointment: Appointment) -> Appointment:
 
 @transaction.atomic
 def book_appointments(appointments: list[Appointment]) -> list[Appointment]:
-    """Save new appointments (one save each: each is in the audit trail) and the booking
-    state of their pumps once for all (book the week)."""
+    """Save new appointments in one insert (book the week: 200 at once) with what save() does
+    for each (its UTC start; the save signals, so each is in the audit trail, the entries
+    written together), then the booking state of their pumps once for all."""
     for appointment in appointments:
-        appointment.save()
+        appointment.starts_at = appointment.start_moment()
+    with batched_entries():
+        for appointment in appointments:
+            signals.pre_save.send(
+                sender=Appointment, instance=appointment, raw=False, using="default", update_fields=None
+            )
+        Appointment.objects.bulk_create(appointments)
+        for appointment in appointments:
+            signals.post_save.send(
+                sender=Appointment, instance=appointment, created=True, raw=False, using="default", update_fields=None
+            )
     refresh_first_refill_booking({appointment.pump_id for appointment in appointments})
     return appointments
 

@@ -194,7 +194,7 @@ def confirm_rows(
             pump.pk: pump
             for pump in Pump.objects.select_for_update()
             .filter(clinic=clinic, pk__in=[row.pump.pk for row in wanted])
-            .select_related("patient")
+            .select_related("patient__clinic")
         }
         for row in wanted:
             row.pump = locked.get(row.pump.pk, row.pump)

@@ -247,14 +247,21 @@ class ClinicWeek:
         return found
 
     def _full_at(self, day: date, start: time, member_id: int | None) -> bool:
-        """The booking falls in a session (its member's first) and no slot of that day is free
-        for it: the session's own slots are all taken and so are the day's others."""
+        """No slot of the day is free for this booking: none free at its time (the member's
+        own or a clinic slot), and none free in the sessions it falls in (none on the day
+        when it falls in no session)."""
         sessions = self.sessions_on(day)
         if not sessions:
             return False
-        covering = [s for s in sessions if s.covers(start)]
+        free = self.free_slots(day)
+
+        def usable(slot_member: int | None) -> bool:
+            return member_id is None or slot_member is None or slot_member == member_id
+
+        if any(slot.start == start and usable(slot.member_id) for slot in free):
+            return False
+        covering = [s for s in sessions if s.covers(start) and usable(s.member_id)]
         if not covering:
-            return not self.free_slots(day)
-        own = [s for s in covering if member_id is not None and s.member_id == member_id] or covering
-        free_ids = {slot.session_id for slot in self.free_slots(day)}
-        return not any(s.id in free_ids for s in own)
+            return not free
+        free_ids = {slot.session_id for slot in free}
+        return not any(s.id in free_ids for s in covering)

@@ -21,15 +21,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Value
+from django.db.models import Count, F, IntegerField, Q, Value
 from django.db.models.functions import Cast, Greatest
 
+from clinic import caseload_cache
 from clinic.access import scoped
 from patients.models import Pump
 from patients.querysets import DaysFrom
 from refills.models import Appointment
 from scheduling import capacity, week
-from scheduling.models import Absence
 
 DEFAULT_WEEKS = 12
 MAX_WEEKS = 520  # ten years: the command refuses more (a typo, not a plan)
@@ -133,21 +133,49 @@ def booked_by_week(clinic, first_monday: date, weeks: int) -> dict[int, int]:
     return {row["week"]: row["booked"] for row in rows}
 
 
-def plan_weeks(clinic, as_of: date, weeks: int = DEFAULT_WEEKS) -> list[PlanWeek]:
-    """The plan's rows: ``weeks`` weeks from the Monday of the week containing ``as_of``."""
+def plan_weeks(clinic, as_of: date, weeks: int = DEFAULT_WEEKS, *, cached: bool = False) -> list[PlanWeek]:
+    """The plan's rows: ``weeks`` weeks from the Monday of the week containing ``as_of``.
+
+    ``cached`` (the page): the due and booked counts, which read only pumps, patients and
+    appointments, come from the clinic's caseload cache (clinic.caseload_cache: recounted
+    after any committed change of those rows). The command always counts.
+    """
     if weeks < 1:
         raise ValueError("weeks must be at least 1")
     first_monday = monday_of(as_of)
     end = first_monday + timedelta(weeks=weeks)
-    due = due_by_week(clinic, first_monday, weeks)
-    booked = booked_by_week(clinic, first_monday, weeks)
+
+    def count():
+        return due_by_week(clinic, first_monday, weeks), booked_by_week(clinic, first_monday, weeks)
+
+    if cached:
+        due, booked = caseload_cache.cached(clinic.pk, ("refill-plan", first_monday, weeks), count)
+    else:
+        due, booked = count()
     clinic_days = clinic_week(clinic, first_monday, end)
+    slot_counts: dict[int, int] = {}
     rows = []
     for index in range(weeks):
         start = first_monday + timedelta(weeks=index)
         week_due, week_unbooked = due.get(index, (0, 0))
-        rows.append(PlanWeek(start, week_due, booked.get(index, 0), clinic_days.week_capacity(start), week_unbooked))
+        week_slots = week_capacity(clinic_days, start, slot_counts)
+        rows.append(PlanWeek(start, week_due, booked.get(index, 0), week_slots, week_unbooked))
     return rows
+
+
+def week_capacity(clinic_days: capacity.ClinicWeek, monday: date, per_session: dict | None = None) -> int:
+    """``clinic_days.week_capacity(monday)`` (the slots of the sessions held each day) without
+    building every slot: each session's slot count is computed once (``per_session``, shared
+    by the weeks of a plan). A clinic of 40 managers with a weekly session each has
+    thousands of slots in twelve weeks."""
+    per_session = {} if per_session is None else per_session
+    total = 0
+    for offset in range(7):
+        for session in clinic_days.sessions_on(monday + timedelta(days=offset)):
+            if session.id not in per_session:
+                per_session[session.id] = len(session.slot_starts())
+            total += per_session[session.id]
+    return total
 
 
 def clinic_week(clinic, start: date, end: date) -> capacity.ClinicWeek:
@@ -156,16 +184,6 @@ def clinic_week(clinic, start: date, end: date) -> capacity.ClinicWeek:
     sessions = week.session_rows(clinic)
     absences = week.absence_rows(clinic, start, end - timedelta(days=1)) if sessions else ()
     return capacity.ClinicWeek(clinic.working_days, sessions, absences)
-
-
-def absent_on_the_day(clinic):
-    """An absence of the appointment's assigned member covering its date (for Exists)."""
-    return Absence.objects.filter(
-        clinic=clinic,
-        member__user_id=OuterRef("assigned_to_id"),
-        first_day__lte=OuterRef("local_date"),
-        last_day__gte=OuterRef("local_date"),
-    )
 
 
 @dataclass(frozen=True)
@@ -190,12 +208,23 @@ class AbsenceConflict:
 def absence_conflicts(clinic, start: date, end: date, limit: int = 200) -> list[AbsenceConflict]:
     """Scheduled refills from ``start`` to before ``end`` whose assigned member is away that day.
 
-    One query (the appointment with its patient and member), at most ``limit`` rows.
+    The absences of the window first (one small query), then, if there are any, the
+    appointments of the absent members on their days away (one query, with patient and
+    member), at most ``limit`` rows.
     """
+    last = end - timedelta(days=1)
+    away = Q()
+    for absence in week.absence_rows(clinic, start, last):
+        away |= Q(
+            assigned_to_id=absence.member_id,
+            local_date__gte=max(absence.first_day, start),
+            local_date__lte=min(absence.last_day, last),
+        )
+    if not away:
+        return []
     appointments = (
         scheduled_refills_between(clinic, start, end)
-        .filter(assigned_to__isnull=False)
-        .filter(Exists(absent_on_the_day(clinic)))
+        .filter(away)
         .select_related("patient", "assigned_to")
         .order_by("local_date", "local_time", "pk")[:limit]
     )

@@ -76,11 +76,11 @@ class BookWeekView(ClinicAccessMixin, TemplateView):
         action = request.POST.get("action")
         if action == "edit" or not rows:
             return self.render_rows(monday, rows, stage="edit", members=members)
-        if not check_rows(self.clinic, self.today, rows, members):
-            return self.render_rows(monday, rows, stage="edit", members=members, refused=True)
         if action != "confirm":
+            if not check_rows(self.clinic, self.today, rows, members):
+                return self.render_rows(monday, rows, stage="edit", members=members, refused=True)
             return self.render_rows(monday, rows, stage="review", members=members)
-        try:
+        try:  # checks every row again with the pumps locked
             booked = confirm_rows(self.clinic, request.user, self.today, rows, members)
         except RowsRefused:
             return self.render_rows(monday, rows, stage="edit", members=members, refused=True)

@@ -34,7 +34,7 @@ class PlanView(ClinicAccessMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         count = self.chosen_weeks()
-        weeks = plan_weeks(self.clinic, self.today, count)
+        weeks = plan_weeks(self.clinic, self.today, count, cached=True)
         end = monday_of(self.today) + timedelta(weeks=count)
         conflicts = absence_conflicts(self.clinic, self.today, end, limit=CONFLICT_LIMIT + 1)
         context.update(

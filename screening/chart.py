@@ -15,13 +15,14 @@ from django.utils.safestring import SafeString, mark_safe
 
 from screening import engine
 
-WIDTH = 640
-LEFT, RIGHT, TOP = 48, 24, 20
-PLOT_HEIGHT = 200
+# Small enough that its 13 px text stays readable when a phone scales it to its width.
+WIDTH = 480
+LEFT, RIGHT, TOP = 40, 16, 34
+PLOT_HEIGHT = 190
 AXIS_LABEL_Y = TOP + PLOT_HEIGHT + 18
-AXIS_TITLE_Y = AXIS_LABEL_Y + 16
-LEGEND_TOP = AXIS_TITLE_Y + 18
-LEGEND_ROW = 18
+AXIS_TITLE_Y = AXIS_LABEL_Y + 18
+LEGEND_TOP = AXIS_TITLE_Y + 22
+LEGEND_ROW = 20
 LEGEND_COLUMNS = 2
 # Distinct, dark enough on white (WCAG 3:1 for graphics), and each with its own dash so
 # lines still differ in grey scale.
@@ -48,7 +49,7 @@ def _hours(value: Decimal) -> str:
     return text
 
 
-def _text(x, y, text, anchor="start", size=11, colour="#1b2430", css_class="axis-label"):
+def _text(x, y, text, anchor="start", size=13, colour="#1b2430", css_class="axis-label"):
     return (
         f'<text class="{css_class}" x="{_fmt(x)}" y="{_fmt(y)}" text-anchor="{anchor}" font-size="{size}" '
         f'fill="{colour}">{escape(text)}</text>'
@@ -102,13 +103,13 @@ def mas_chart(
     for hours in ticks:
         parts.append(_text(x(hours), AXIS_LABEL_Y, "before" if hours == 0 else f"{_hours(hours)} h", anchor="middle"))
     parts.append(_text(LEFT + plot_width / 2, AXIS_TITLE_Y, "hours after the dose", anchor="middle"))
-    parts.append(_text(LEFT - 36, TOP - 6, "MAS", anchor="start"))
+    parts.append(_text(LEFT - 8, TOP - 16, "MAS", anchor="end"))
     if span >= 8:
         parts.append(
             f'<line class="eight-hours" x1="{_fmt(x(8))}" y1="{TOP}" x2="{_fmt(x(8))}" y2="{bottom}" '
             f'stroke="{EIGHT_HOURS}" stroke-width="1.5" stroke-dasharray="3 3"><title>8 hours after the dose</title></line>'
         )
-        parts.append(_text(x(8) + 3, TOP + 10, "8 h", colour=EIGHT_HOURS))
+        parts.append(_text(x(8), TOP - 6, "8 h", anchor="middle", colour=EIGHT_HOURS))
 
     for index, row in enumerate(rows):
         colour, dash = PALETTE[index % len(PALETTE)]

@@ -158,6 +158,17 @@ class TrialForm(forms.ModelForm):
         label=_("Time the dose was given"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
     )
 
+    field_order = [
+        "trial_date",
+        "trial_time",
+        "method",
+        "dose_mcg",
+        "dose_confirmed",
+        "outcome",
+        "side_effects",
+        "note",
+    ]
+
     class Meta:
         model = ScreeningTrial
         fields = ["method", "dose_mcg", "dose_confirmed", "side_effects", "outcome", "note"]

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from clinic.display import qty
 from clinic.models import Clinic
 from clinic.scoping import ClinicScope
 from patients.models import Patient
@@ -143,7 +144,7 @@ class Candidate(models.Model):
         return {"clinic_id": self.clinic_id, "patient_id": self.patient_id}
 
     def __str__(self) -> str:
-        return f"Candidate {self.patient}"
+        return str(self.patient)  # "Candidate: Lee, Ada (MRN)" in the audit trail
 
     @property
     def cause_display(self) -> str:
@@ -243,7 +244,29 @@ class ScreeningTrial(models.Model):
         return {"clinic_id": self.candidate.clinic_id, "patient_id": self.candidate.patient_id}
 
     def __str__(self) -> str:
-        return f"Screening trial {self.given_at:%Y-%m-%d %H:%M}"
+        # The local date (the audit trail shows it in words); one query for the clinic's zone.
+        local = self.given_at.astimezone(self.candidate.clinic.zone)
+        return f"{qty(self.dose_mcg)} mcg on {local:%Y-%m-%d}"
+
+    @classmethod
+    def audit_json_labels(cls, field_name: str) -> dict:
+        """The muscle groups in words, for the audit trail's view of the MAS scores."""
+        return {group: str(label) for group, label in MuscleGroup.choices}
+
+    @classmethod
+    def audit_json_text(cls, field_name: str, value) -> str | None:
+        """The scores after the dose in words: "2 h: Hip adductors, left 1, ...; 4 h: ..."
+        (None: not a value of ours, shown as written)."""
+        if field_name != "mas_after" or not isinstance(value, list):
+            return None
+        labels = cls.audit_json_labels(field_name)
+        points = []
+        for point in value:
+            if not isinstance(point, dict) or not isinstance(point.get("scores"), dict):
+                return None
+            scores = ", ".join(f"{labels.get(g, g)} {s}" for g, s in point["scores"].items())
+            points.append(f"{point.get('hours')} h: {scores}")
+        return "; ".join(points)
 
     def as_engine_trial(self) -> engine.Trial:
         """The trial as the pure engine reads it."""

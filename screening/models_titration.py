@@ -63,6 +63,13 @@ class TitrationReview(models.Model):
             ),
         ]
 
+    @classmethod
+    def audit_json_labels(cls, field_name: str) -> dict:
+        """The muscle groups in words, for the audit trail's display of ``mas``."""
+        from screening.models import MuscleGroup
+
+        return {group: str(label) for group, label in MuscleGroup.choices} if field_name == "mas" else {}
+
     def get_additional_data(self) -> dict:
         """Scope for the audit trail (the patient's history)."""
         return {"clinic_id": self.pump.clinic_id, "patient_id": self.pump.patient_id}

@@ -170,7 +170,8 @@ def titration_chart(
     start, end = chart_window(steps, reviews, start, today)
     top_dose = max([Decimal(1)] + [s.dose_mcg for s in steps])
     step = dose_step(top_dose)
-    frame = Frame(start, end, max(step, math.ceil(top_dose / step) * step))
+    # Headroom above the highest dose, so its line never runs along the plot's top edge.
+    frame = Frame(start, end, max(step, math.ceil(top_dose * Decimal("1.1") / step) * step))
     right = WIDTH - RIGHT
     cid = escape(chart_id)
     parts = [

@@ -5,8 +5,12 @@ from django.urls import path
 from screening import titration_views, views_implant
 
 urlpatterns = [
-    path("candidates/<int:pk>/implant/book/", views_implant.ImplantBookView.as_view(), name="candidate_implant_book"),
-    path("candidates/<int:pk>/implant/", views_implant.ImplantView.as_view(), name="candidate_implant"),
+    path(
+        "screening/candidates/<int:pk>/implant/book/",
+        views_implant.ImplantBookView.as_view(),
+        name="candidate_implant_book",
+    ),
+    path("screening/candidates/<int:pk>/implant/", views_implant.ImplantView.as_view(), name="candidate_implant"),
     path(
         "pumps/<int:pk>/titration/new/",
         titration_views.TitrationReviewCreateView.as_view(),

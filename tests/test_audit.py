@@ -22,6 +22,7 @@ def test_form_edit_is_recorded_with_the_acting_user(client, admin_user, clinic):
         "appointment_reminder_lead_days": "7, 1",
         "working_days": [0, 1, 2, 3, 4],
         "screening_target_days": 42,
+        "escalation_delay_hours": 2,
     }
     response = client.post(reverse("clinic_settings"), data)
     assert response.status_code == 302

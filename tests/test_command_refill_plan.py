@@ -17,6 +17,7 @@ from django.core.management import CommandError, call_command
 from clinic.models import Membership
 from patients.models import Patient, Pump
 from refills import services
+from scheduling import plan
 from scheduling.models import Absence, RefillSession
 from tests.factories import AppointmentFactory, PatientFactory, PumpFactory, RefillFactory
 
@@ -149,6 +150,9 @@ def sessions(clinic, manager, staff):
 def test_capacity_from_sessions_less_absences(clinic, caseload, sessions):
     rows = plan_json("--clinic", "north", "--as-of", AS_OF, "--weeks", "4")
     assert [row["capacity"] for row in rows] == [7, 7, 4, 7]
+    # The same as the capacity module's own count (scheduling.capacity.ClinicWeek.week_capacity).
+    days = plan.clinic_week(clinic, WEEK0, WEEK0 + timedelta(weeks=4))
+    assert [days.week_capacity(WEEK0 + timedelta(weeks=n)) for n in range(4)] == [7, 7, 4, 7]
     # Due and booked do not depend on the sessions.
     assert [row["due"] for row in rows] == [3, 2, 1, 0]
 

@@ -521,6 +521,7 @@ SETTINGS_DATA = {
     "appointment_reminder_lead_days": "7, 1",
     "working_days": ["0", "1", "2", "3", "4"],
     "screening_target_days": "42",
+    "escalation_delay_hours": "2",
 }
 SETTINGS_FIELDS = [*SETTINGS_DATA, "require_two_factor"]
 

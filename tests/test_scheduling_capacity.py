@@ -223,8 +223,21 @@ def test_a_session_with_a_free_slot_is_not_full():
     assert clinic.problems(TUE, NINE, ANN) == []
 
 
-def test_a_full_managers_session_is_full_even_when_the_clinic_session_has_room():
+def test_a_full_managers_session_leaves_the_clinic_sessions_slot_at_that_time():
     sessions = [Session(1, 1, NINE, 1, 30, ANN), Session(2, 1, NINE, 2, 30, None)]
     clinic = week(sessions, booked=[Booked(TUE, NINE, ANN)])
-    assert clinic.problems(TUE, NINE, ANN) == [FULL_SESSION]
+    assert clinic.problems(TUE, NINE, ANN) == []  # any member may run a clinic slot
     assert clinic.problems(TUE, NINE, None) == []
+
+
+def test_another_members_free_slot_does_not_make_room_for_this_one():
+    sessions = [Session(1, 1, NINE, 1, 30, ANN), Session(2, 1, NINE, 1, 30, BEN)]
+    clinic = week(sessions, booked=[Booked(TUE, NINE, ANN)])
+    assert clinic.problems(TUE, NINE, ANN) == [FULL_SESSION]
+    assert clinic.problems(TUE, NINE, BEN) == []
+
+
+def test_a_booking_outside_every_session_is_full_only_when_the_day_is():
+    clinic = week([ann_tuesday(1)], booked=[Booked(TUE, NINE, ANN)])
+    assert clinic.problems(TUE, time(15), ANN) == [FULL_SESSION]
+    assert week([ann_tuesday(2)], booked=[Booked(TUE, NINE, ANN)]).problems(TUE, time(15), ANN) == []

@@ -128,3 +128,12 @@ def test_titration_reads_a_pump_in_three_queries(clinic, django_assert_num_queri
     assert [s.dose_mcg for s in result["steps"]] == [Decimal(100), Decimal(160)]
     assert len(result["reviews"]) == 3
     assert 'id="titration-chart-' in str(result["chart"])
+
+
+def test_the_highest_dose_has_headroom():
+    svg = titration_chart(
+        [DoseStep(date(2026, 1, 1), Decimal(100))], [], start=date(2026, 1, 1), today=date(2026, 1, 2)
+    )
+    (line,) = by_class(svg, "dose-line")
+    y = float(line.get("points").split()[0].split(",")[1])
+    assert y > 20 + 220 * 0.1  # below the top edge (y=20) by at least a tenth of the plot

@@ -8,7 +8,8 @@ leaves empty (outbox rows from a real sweep, an import job, a calendar feed ...)
 `caseload_report`. Then this tree's `migrate` runs on the same database, and the test asserts
 that the reports are byte for byte the same, that every table that existed keeps every row
 (its old columns, value for value), that every audit entry still names a model, and that
-links already handed out (a calendar feed, an email's unsubscribe link) still work.
+links already handed out (a calendar feed, an email's unsubscribe link) and the names of Celery
+tasks the old code may have queued still work.
 
 Skipped only outside a git checkout (an unpacked release has no old commit to compare with);
 in a checkout a missing commit (a shallow clone) fails with what to do.
@@ -43,6 +44,8 @@ import json, datetime
 import time_machine
 from django.core.management import call_command
 from django.test import Client
+from django.urls import get_resolver
+from clinic.celery import app as celery_app
 
 with time_machine.travel(datetime.datetime.fromisoformat(FROZEN), tick=False):
     call_command("seed_demo")
@@ -82,6 +85,7 @@ with time_machine.travel(datetime.datetime.fromisoformat(FROZEN), tick=False):
         "feed_status": feed_response.status_code,
         "feed": feed_response.content.decode(),
         "unsubscribe_token": unsubscribe_token(patient_reminder) if patient_reminder else None,
+        "tasks": registered_tasks(),
     }))
 """
 
@@ -90,6 +94,8 @@ NEW_CHECKS = """
 import json, datetime, sys
 import time_machine
 from auditlog.models import LogEntry
+from django.urls import get_resolver
+from clinic.celery import app as celery_app
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
@@ -108,10 +114,21 @@ with time_machine.travel(datetime.datetime.fromisoformat(FROZEN), tick=False):
     unsubscribe = Client().get(f"/unsubscribe/{given['unsubscribe_token']}/")
 print(json.dumps({
     "orphans": orphans,
+    "unknown_tasks": sorted(set(given["tasks"]) - set(registered_tasks())),
     "feed_status": feed.status_code,
     "feed": feed.content.decode(),
     "unsubscribe_status": unsubscribe.status_code,
 }))
+"""
+
+
+# The Celery tasks a commit registers (as a worker does, plus the URLconf's imports): a task the
+# old code queued just before the upgrade must still be known by name to the new workers.
+REGISTERED_TASKS = """
+def registered_tasks():
+    celery_app.loader.import_default_modules()
+    get_resolver().url_patterns
+    return sorted(name for name in celery_app.tasks if not name.startswith("celery."))
 """
 
 
@@ -191,7 +208,7 @@ def _manage(root: Path, database_url: str, var: Path, *args: str, stdin: str | N
 
 
 def _shell(root: Path, database_url: str, var: Path, script: str, stdin: str | None = None) -> dict:
-    code = f"FROZEN = {FROZEN!r}\nDEMO_SLUG = {DEMO_SLUG!r}\n{script}"
+    code = f"FROZEN = {FROZEN!r}\nDEMO_SLUG = {DEMO_SLUG!r}\n{REGISTERED_TASKS}\n{script}"
     out = _manage(root, database_url, var, "shell", "-c", code, stdin=stdin)
     return json.loads(out.strip().splitlines()[-1])
 
@@ -242,6 +259,7 @@ def test_migrate_from_the_code_before_issue_14_keeps_data_and_reports(tmp_path, 
     given = _shell(old_root, database_url, var, OLD_SETUP)
     assert given["sweep_rows"] > 0 and given["unsubscribe_token"], "the old sweep wrote no patient reminder"
     assert given["feed_status"] == 200
+    assert "refills.tasks.send_reminder" in given["tasks"], given["tasks"]
     reports_before = _reports(old_root, database_url, var)
     before = _tables(connect)
     empty_of_ours = sorted(name for name, table in before.items() if name.startswith(OUR_APPS) and not table["rows"])
@@ -285,4 +303,5 @@ def test_migrate_from_the_code_before_issue_14_keeps_data_and_reports(tmp_path, 
     for key, text in reports_before.items():
         assert reports_after[key] == text, f"caseload_report --as-of {key[0]} --format {key[1]} differs after migrate"
     assert checks["feed_status"] == 200 and checks["feed"] == given["feed"], "a calendar feed URL changed"
+    assert not checks["unknown_tasks"], f"tasks the old code may have queued are unknown now: {checks['unknown_tasks']}"
     assert checks["unsubscribe_status"] == 200, "an unsubscribe link already emailed no longer works"

@@ -164,3 +164,22 @@ def test_the_same_queries_for_a_small_and_a_larger_caseload(
     assert sum(w.due for w in response.context["weeks"]) == 46  # 40 here, 6 in the fixture
     assert len(response.context["conflicts"]) >= 4
     assert small <= 12
+
+
+def test_cached_counts_follow_a_committed_booking(
+    client, clinic, manager, settings, django_capture_on_commit_callbacks
+):
+    """With a real cache the page reuses its counts until the caseload changes, then counts again."""
+    from django.core.cache import cache
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "plan"}}
+    cache.clear()
+    pump = pump_due(clinic, TODAY + timedelta(days=2))
+    client.force_login(manager)
+    first = client.get(reverse("plan")).context["weeks"][0]
+    assert (first.due, first.booked, first.due_unbooked) == (1, 0, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        book_refill(pump, TODAY + timedelta(days=1))
+    again = client.get(reverse("plan")).context["weeks"][0]
+    assert (again.due, again.booked, again.due_unbooked) == (1, 1, 0)
+    cache.clear()

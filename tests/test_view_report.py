@@ -79,6 +79,10 @@ def test_another_month_and_a_bad_one(client, manager, november):
     assert bad.status_code == 200
     assert "Month: this is not a real month (YYYY-MM). Showing 2026-11." in bad.content.decode()
     assert client.get(URL, {"month": "last"}).context["month_value"] == "2026-11"
+    # A CSV asked for a bad month is not another month's file: the page says what is wrong.
+    refused = client.get(URL, {"month": "2026-00", "format": "csv"})
+    assert refused["Content-Type"].startswith("text/html")
+    assert "Month: this is not a real month (YYYY-MM)." in refused.content.decode()
 
 
 def test_csv_download_is_audited(client, clinic, manager, staff, november):

@@ -174,3 +174,11 @@ def test_patient_page_without_reviews(client, manager, pump):
     text = client.get(reverse("patient_detail", args=[pump.patient_id])).content.decode()
     assert "No titration review recorded since the implant on Mon 1 Sep 2025." in text
     assert reverse("titration_review_create", args=[pump.pk]) in text
+
+
+def test_audit_trail_names_the_muscle_groups(client, manager, pump):
+    client.force_login(manager)
+    client.post(reverse("titration_review_create", args=[pump.pk]), data())
+    text = client.get(reverse("patient_history", args=[pump.patient_id])).content.decode()
+    assert "Hip adductors, left 1+; Hip adductors, right 2" in text
+    assert "hip_adductors_l" not in text

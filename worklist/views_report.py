@@ -18,21 +18,22 @@ class ReportView(ClinicAccessMixin, TemplateView):
     template_name = "worklist/report.html"
     role = Role.MANAGER
 
-    def chosen_month(self) -> Month:
+    def chosen_month(self) -> tuple[Month, bool]:
+        """The month asked for (else this month) and whether the request named a bad one."""
         text = self.request.GET.get("month", "")
         current = Month.of(self.today)
         if text == "":
-            return current
+            return current, False
         try:
-            return Month.parse(text)
+            return Month.parse(text), False
         except ValueError as error:
             messages.error(self.request, f"Month: {error} Showing {current}.")
-            return current
+            return current, True
 
     def get(self, request, *args, **kwargs):
-        self.month = self.chosen_month()
+        self.month, bad = self.chosen_month()
         self.report = month_report(self.clinic, self.month)
-        if request.GET.get("format") == "csv":
+        if request.GET.get("format") == "csv" and not bad:  # never another month's file than asked
             return self.csv_response()
         return super().get(request, *args, **kwargs)
 
