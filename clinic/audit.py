@@ -117,7 +117,7 @@ def batched_entries(insert=None):
     per thousand: the import of a large file writes thousands of them.
 
     ``insert(LogEntry, entries)``, if given, inserts them instead of ``bulk_create`` (the
-    import's own bulk insert, refills.importer.insert_rows)."""
+    import's own bulk insert, imports.importer.insert_rows)."""
     _install_batching()
     entries: list = []
     token = _batch.set(entries)

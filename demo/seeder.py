@@ -23,6 +23,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from refills import schedule
+from screening import demo as screening_demo
 
 SLUG = "demo"
 CLINIC_NAME = "Demo Pump Clinic"
@@ -811,7 +812,7 @@ def create_demo(today: date | None = None):
     with acting_as(users[ADMIN]):
         for patient_plan in plan:
             _create_patient(clinic, today, users, patient_plan)
-        plan += __import__("screening.demo").demo.create_screening_demo(clinic, today, users)  # issue 16
+        plan += screening_demo.create_screening_demo(clinic, today, users)  # issue 16
     from scheduling.demo import seed_week  # sessions and an absence (issue 15)
 
     seed_week(clinic, users, today, ADMIN, MANAGER)
@@ -972,7 +973,7 @@ def delete_demo(clinic) -> None:
     from refills.models import Appointment
 
     services.delete_appointments(Appointment.objects.filter(patient__clinic=clinic))
-    __import__("screening.demo").demo.delete_screening_demo(clinic)  # candidates protect their patients
+    screening_demo.delete_screening_demo(clinic)  # candidates protect their patients
     Pump.objects.filter(clinic=clinic).delete()
     Patient.objects.filter(clinic=clinic).delete()
     clinic.delete()

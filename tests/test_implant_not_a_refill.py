@@ -11,9 +11,9 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from patients.models import Pump
-from refills import reminders
 from refills.forms import AppointmentForm
 from refills.models import Appointment
+from reminders import sweep as reminders
 from tests.factories import AppointmentFactory
 from tests.implant_data import responder
 from tests.test_view_implant import implant_data

@@ -10,7 +10,7 @@ import time_machine
 from django.core.management import call_command
 
 from clinic.models import Clinic
-from refills import demo
+from demo import seeder as demo
 from refills.models import Appointment, ProgramChange
 from screening import engine
 from screening.models import Candidate, ScreeningTrial, TitrationReview

@@ -10,7 +10,8 @@ import time_machine
 from django.core.management import call_command
 from django.urls import reverse
 
-from refills import reminders, schedule
+from refills import schedule
+from reminders import sweep as reminders
 from screening.models import Stage
 from tests.dashboard_data import FROZEN, TODAY, pump_with_status
 from tests.factories import PumpFactory

@@ -6,7 +6,7 @@ import time_machine
 from auditlog.models import LogEntry
 
 from clinic.models import Membership
-from refills.outbox import Reminder
+from reminders.models import Reminder
 from tests.reminders_data import member, pump_in_status
 from tests.worklist_data import NOW, TODAY
 from worklist.demo import seed_worklist

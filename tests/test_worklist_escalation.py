@@ -8,8 +8,8 @@ import pytest
 import time_machine
 
 from clinic.models import Membership
-from refills import delivery
-from refills.outbox import Reminder
+from reminders import delivery
+from reminders.models import Reminder
 from tests.factories import PatientFactory, PumpFactory, RefillFactory
 from tests.reminders_data import member, pump_in_status
 from tests.worklist_data import NOW, TODAY, refill_item, synced
