@@ -283,3 +283,13 @@ def test_implanted_candidate_cannot_be_implanted_again(client, manager, clinic):
     )
     assert response.status_code == 302
     assert Pump.objects.filter(patient=candidate.patient).count() == 1
+
+
+def test_the_candidate_pages_implant_section_reads_three_rows(clinic, django_assert_num_queries):
+    from screening import implant
+
+    candidate = scheduled(clinic)
+    with django_assert_num_queries(3):
+        panel = implant.panel(candidate)
+    assert panel.proposal.daily_dose_mcg == Decimal(100)
+    assert panel.appointment is not None and not panel.may_schedule and panel.may_implant
