@@ -7,16 +7,21 @@ preview, confirm, and poll the import job until it is done. Every request is tim
 longest must stay under 2 s whatever the file size (the work is the worker's). The job's
 own start and finish give the import's throughput.
 
-gunicorn (production settings of the benchmark, 30 s timeout) and one Celery worker
-(solo pool, Redis broker) are started and stopped here; every wait is bounded.
+gunicorn (30 s timeout) and one Celery worker (solo pool, Redis broker) are started and
+stopped here; every wait is bounded. They run with the production settings
+(``clinic.settings_production``: HTTPS-only cookies, SSL redirect, whitenoise's manifest of
+collected static files, Redis cache, JSON logs), this script acting as the TLS proxy in
+front of gunicorn (``X-Forwarded-Proto: https``) as scripts/prod_smoke.py does; with
+``--bench-settings``, the benchmark's settings (bench/settings.py) instead.
 
     .venv/bin/python bench/run.py --reuse --only browser_import          # inside make bench
-    .venv/bin/python bench/browser_import.py --rows 2000                 # alone (after a seeding)
+    .venv/bin/python bench/browser_import.py --rows 2000                 # alone (migrates first)
 """
 
 import http.cookiejar
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -38,12 +43,20 @@ JOB_TIMEOUT_S = 1800
 USERNAME = "bench-browser-admin"
 
 
+class SecureCookiesOverLoopback(http.cookiejar.DefaultCookiePolicy):
+    """The production cookies are Secure; this script is the TLS proxy, so send them over http."""
+
+    def return_ok_secure(self, cookie, request):
+        return True
+
+
 class Session:
-    """A logged-in browser: cookies, CSRF token, and the time of every request."""
+    """A logged-in browser behind the TLS proxy: cookies, CSRF token, and the time of every request."""
 
     def __init__(self, base: str):
         self.base = base
-        self.jar = http.cookiejar.CookieJar()
+        self.origin = base.replace("http://", "https://", 1)  # what the browser sees
+        self.jar = http.cookiejar.CookieJar(policy=SecureCookiesOverLoopback())
 
         class NoRedirect(urllib.request.HTTPRedirectHandler):
             def redirect_request(self, *args, **kwargs):
@@ -53,7 +66,8 @@ class Session:
         self.timings: list[tuple[str, float, int]] = []  # (what, seconds, status)
 
     def request(self, what: str, path: str, data: bytes | None = None, headers: dict | None = None):
-        request = urllib.request.Request(f"{self.base}{path}", data=data, headers=headers or {})  # noqa: S310 (loopback)
+        headers = {"X-Forwarded-Proto": "https", **(headers or {})}  # as the TLS proxy sends
+        request = urllib.request.Request(f"{self.base}{path}", data=data, headers=headers)  # noqa: S310 (loopback)
         t0 = time.perf_counter()
         try:
             response = self.opener.open(request, timeout=60)
@@ -71,7 +85,7 @@ class Session:
 
     def post(self, what: str, path: str, fields: dict):
         data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": self.csrf()}).encode()
-        return self.request(what, path, data, {"Referer": f"{self.base}{path}"})
+        return self.request(what, path, data, {"Referer": f"{self.origin}{path}", "Origin": self.origin})
 
     def upload(self, what: str, path: str, name: str, content: bytes):
         boundary = uuid.uuid4().hex
@@ -82,12 +96,52 @@ class Session:
             content,
             f"\r\n--{boundary}--\r\n".encode(),
         ]
-        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Referer": f"{self.base}{path}"}
+        headers = {
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Referer": f"{self.origin}{path}",
+            "Origin": self.origin,
+        }
         return self.request(what, path, b"".join(parts), headers)
 
 
 def absolute_path(location: str, base: str) -> str:
-    return location[len(base) :] if location.startswith(base) else location
+    for prefix in (base, base.replace("http://", "https://", 1)):
+        if location.startswith(prefix):
+            return location[len(prefix) :]
+    return location
+
+
+def production_env() -> dict:
+    """The variables clinic.settings_production requires, for this machine's services."""
+    var_dir = Path(tempfile.gettempdir()) / "itb-bench-browser-var"
+    var_dir.mkdir(exist_ok=True)
+    return {
+        "DJANGO_SETTINGS_MODULE": "clinic.settings_production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": f"{HOST},localhost",
+        "SITE_URL": "https://localhost",
+        "CELERY_BROKER_URL": BROKER_URL,
+        "REDIS_URL": os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/12",
+        "EMAIL_HOST": "127.0.0.1",  # nothing is sent during an import
+        "VAR_DIR": str(var_dir),
+        "DATABASE_CONN_MAX_AGE": "60",
+        "LOG_LEVEL": "INFO",  # the worker says it is ready at INFO
+    }
+
+
+def wait_until_up(session: "Session", process: subprocess.Popen, seconds: float = 60) -> None:
+    """gunicorn answers the login page (through the TLS proxy's header: no SSL redirect)."""
+    stop_at = time.monotonic() + seconds
+    while time.monotonic() < stop_at:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+        try:
+            session.request("wait for gunicorn", "/accounts/login/")
+            session.timings.pop()
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, RuntimeError):
+            time.sleep(0.3)
+    raise RuntimeError("gunicorn did not answer within 60 s")
 
 
 def follow_job(session: Session, job_path: str, log) -> tuple[float, dict]:
@@ -108,7 +162,7 @@ def follow_job(session: Session, job_path: str, log) -> tuple[float, dict]:
 def start_servers(env: dict, log) -> tuple[subprocess.Popen, subprocess.Popen, str, Path]:
     import redis
 
-    from bench.load import WORKERS, free_port, wait_until_up
+    from bench.load import WORKERS, free_port
 
     redis.Redis.from_url(BROKER_URL, socket_connect_timeout=3).flushdb()
     port = free_port()
@@ -137,7 +191,7 @@ def start_servers(env: dict, log) -> tuple[subprocess.Popen, subprocess.Popen, s
         start_new_session=True,
     )
     log(f"  gunicorn ({WORKERS} sync workers) on {base}, one Celery worker (solo pool), broker {BROKER_URL}")
-    wait_until_up(base, web)
+    wait_until_up(Session(base), web)
     deadline = time.monotonic() + 60
     while b" ready." not in worker_log_path.read_bytes():
         if worker.poll() is not None or time.monotonic() > deadline:
@@ -190,7 +244,7 @@ def prepare_clinic(rows: int, log):
     return clinic, content
 
 
-def run_browser_import(rows: int, log) -> dict:
+def run_browser_import(rows: int, log, production: bool = True) -> dict:
     """Upload, preview and confirm ``rows`` rows through gunicorn and a worker; the figures."""
     from bench.seed import PASSWORD
     from imports.models import ImportJob
@@ -203,6 +257,17 @@ def run_browser_import(rows: int, log) -> dict:
         "PYTHONPATH": str(ROOT),
         "CELERY_BROKER_URL": BROKER_URL,
     }
+    if production:
+        env.pop("DEBUG", None)
+        env.update(production_env())
+        log("  collecting static files (the production settings serve them from their manifest)")
+        subprocess.run(  # noqa: S603 (our venv's python, fixed arguments)
+            [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            timeout=300,
+        )
     web, worker, base, worker_log = start_servers(env, log)
     try:
         session = Session(base)
@@ -255,6 +320,7 @@ def run_browser_import(rows: int, log) -> dict:
     preview_job_s, import_job_s = job_seconds(jobs["preview"]), job_seconds(jobs["import"])
     return {
         "rows": rows,
+        "settings": "clinic.settings_production" if production else "bench.settings",
         "bytes": len(content),
         "ok": ok,
         "requests": len(import_requests),
@@ -274,7 +340,7 @@ def measure(report, *, log, rows: int = BROWSER_ROWS) -> None:
     steps = "; ".join(f"{what} {seconds * 1000:.0f} ms" for what, seconds in result["by_step"].items())
     result["detail"] = (
         f"Browser import: a {result['rows']:,}-row file ({result['bytes'] / 1024 / 1024:.1f} MB) uploaded, "
-        f"previewed and confirmed through gunicorn (benchmark settings, 30 s timeout) and one Celery worker "
+        f"previewed and confirmed through gunicorn ({result['settings']}, 30 s timeout) and one Celery worker "
         f"(solo pool, Redis broker); {result['requests']} requests, the longest per step: {steps}. "
         f"Jobs (worker time from start to finish): preview {result['preview_job_s']:.1f} s "
         f"({result['preview_rate']:.0f} rows/s), import {result['import_job_s']:.1f} s "
@@ -295,6 +361,7 @@ if __name__ == "__main__":
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=BROWSER_ROWS)
+    parser.add_argument("--bench-settings", action="store_true", help="bench/settings.py instead of production's")
     args = parser.parse_args()
     import django
 
@@ -306,7 +373,7 @@ if __name__ == "__main__":
     def log(message):
         print(message, flush=True)
 
-    result = run_browser_import(args.rows, log)
+    result = run_browser_import(args.rows, log, production=not args.bench_settings)
     print({k: v for k, v in result.items() if k != "by_step"})
     for what, seconds in result["by_step"].items():
         print(f"  {seconds * 1000:8.0f} ms  {what}")

@@ -101,11 +101,12 @@ class AppointmentCreateView(AppointmentFormView):
             wanted = pump.refill_due if pump is not None and kind == Appointment.Kind.REFILL else None
         if kind == Appointment.Kind.REFILL and (slot := self.slot_proposal(wanted)) is not None:
             return slot
+        day = booking.proposed_booking_date(wanted, self.today, self.clinic.working_days)
         return {
             "kind": kind,
-            "local_date": booking.proposed_booking_date(wanted, self.today, self.clinic.working_days),
+            "local_date": day,
             "local_time": DEFAULT_APPOINTMENT_TIME,
-            "assigned_to": self.patient.manager_id,
+            "assigned_to": scheduling_week.present(self.clinic, self.patient.manager_id, day),
         }
 
     def slot_proposal(self, wanted) -> dict | None:

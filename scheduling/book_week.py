@@ -10,7 +10,7 @@ The bench calls ``propose_rows`` then ``confirm_rows`` (``book_whole_week``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -22,7 +22,7 @@ from refills import services
 from refills.booking import MAX_BOOKING_DAYS, working_days_text
 from refills.models import Appointment
 from scheduling import capacity
-from scheduling.week import load_week, session_rows, window_for
+from scheduling.week import full_window, load_week, session_rows, window_for
 
 # A week of pumps is one page: beyond this the page asks for a shorter list (never a timeout).
 MAX_ROWS = 500
@@ -78,10 +78,16 @@ def propose_rows(clinic, today: date, monday: date, pumps=None) -> list[Row]:
     pumps = list(due_pumps(clinic, today, monday)[:MAX_ROWS] if pumps is None else pumps)
     sessions = session_rows(clinic)
     first, last = window_for(today, [p.refill_due for p in pumps])
-    week = load_week(clinic, first, last, sessions=sessions)
-    if week.has_sessions and any(p.refill_due + timedelta(days=7) > last for p in pumps):
-        week = load_week(clinic, today, today + timedelta(days=MAX_BOOKING_DAYS), sessions=sessions)
+    rows = _proposed(load_week(clinic, first, last, sessions=sessions), pumps, today)
+    if sessions and any(row.day > last for row in rows) and last < full_window(today)[1]:
+        # A proposal past the days read: read every bookable day and propose again.
+        rows = _proposed(load_week(clinic, *full_window(today), sessions=sessions), pumps, today)
+    return rows
+
+
+def _proposed(week: capacity.ClinicWeek, pumps, today: date) -> list[Row]:
     rows = []
+    unslotted: dict[tuple, int] = {}  # (day, member) -> proposals without a session slot so far
     for pump in pumps:
         proposal = week.propose(pump.refill_due, today, pump.patient.manager_id)
         member = proposal.member_id
@@ -89,7 +95,12 @@ def propose_rows(clinic, today: date, monday: date, pumps=None) -> list[Row]:
             member = pump.patient.manager_id  # a clinic session or no sessions: the patient's manager
         if proposal.fits:
             week.take(capacity.Slot(proposal.day, proposal.start, proposal.session_id, proposal.member_id))
-        start = proposal.start or DEFAULT_TIME
+            start = proposal.start
+        else:  # no sessions: half-hour steps from 09:00, so one member is never booked twice at once
+            count = unslotted[proposal.day, member] = unslotted.get((proposal.day, member), -1) + 1
+            start = (datetime.combine(proposal.day, DEFAULT_TIME) + timedelta(minutes=30 * count)).time()
+            if start < DEFAULT_TIME:  # past midnight: a person chooses
+                start = DEFAULT_TIME
         rows.append(Row(pump, proposal.day, start, member, late=proposal.late))
     return rows
 

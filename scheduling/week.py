@@ -19,7 +19,7 @@ from scheduling.models import Absence, RefillSession
 
 # Proposals usually land within days of refill due; the window loaded first reaches this far
 # past it, and only a proposal that would need a day beyond it loads the rest (to the limit).
-FIRST_WINDOW_DAYS = 62
+FIRST_WINDOW_DAYS = 28
 
 
 def session_rows(clinic) -> list[capacity.Session]:
@@ -57,13 +57,11 @@ def load_week(clinic, first_day: date, last_day: date, *, exclude_ids=(), sessio
     Days outside the window read as free of bookings: ask only about days inside it.
     """
     sessions = session_rows(clinic) if sessions is None else sessions
-    if not sessions:  # nothing else matters without sessions
-        return capacity.ClinicWeek(clinic.working_days, ())
+    absences = absence_rows(clinic, first_day, last_day)
+    if not sessions:  # no slots to fill: the bookings do not matter
+        return capacity.ClinicWeek(clinic.working_days, (), absences)
     return capacity.ClinicWeek(
-        clinic.working_days,
-        sessions,
-        absence_rows(clinic, first_day, last_day),
-        booked_rows(clinic, first_day, last_day, exclude_ids),
+        clinic.working_days, sessions, absences, booked_rows(clinic, first_day, last_day, exclude_ids)
     )
 
 

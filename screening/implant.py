@@ -70,9 +70,13 @@ def has_active_pump(candidate: Candidate) -> bool:
     return Pump.objects.filter(patient_id=candidate.patient_id, status=Pump.Status.ACTIVE).exists()
 
 
-def why_not_schedule(candidate: Candidate) -> str | None:
-    """Why the implant cannot be booked now (None: it can)."""
-    if has_active_pump(candidate):
+NOT_GIVEN = object()
+
+
+def why_not_schedule(candidate: Candidate, *, pumped=None, responder=None, appointment=NOT_GIVEN) -> str | None:
+    """Why the implant cannot be booked now (None: it can). ``pumped``, ``responder`` and
+    ``appointment``: what the caller has already read (else read here)."""
+    if pumped if pumped is not None else has_active_pump(candidate):
         return str(_("This patient already has an implanted pump."))
     if candidate.patient.status != candidate.patient.Status.ACTIVE:
         return str(_("This patient is no longer followed by the clinic."))
@@ -81,16 +85,18 @@ def why_not_schedule(candidate: Candidate) -> str | None:
             _("An implant is booked after a screening trial (the candidate is at the stage %(stage)s).")
             % {"stage": candidate.stage_display}
         )
-    if not ScreeningTrial.objects.filter(candidate=candidate, outcome=engine.RESPONDER).exists():
+    if responder is None:
+        responder = ScreeningTrial.objects.filter(candidate=candidate, outcome=engine.RESPONDER).exists()
+    if not responder:
         return str(_("No screening trial is marked responder: the implant is booked after a responder's trial."))
-    if implant_appointment(candidate) is not None:
+    if (implant_appointment(candidate) if appointment is NOT_GIVEN else appointment) is not None:
         return str(_("The implant is already booked."))
     return None
 
 
-def why_not_implant(candidate: Candidate) -> str | None:
+def why_not_implant(candidate: Candidate, *, pumped=None) -> str | None:
     """Why the implant cannot be recorded now (None: it can)."""
-    if has_active_pump(candidate):
+    if pumped if pumped is not None else has_active_pump(candidate):
         return str(_("This patient already has an implanted pump."))
     if candidate.stage != Stage.IMPLANT_SCHEDULED:
         return str(
@@ -113,11 +119,16 @@ class Panel:
 
 
 def panel(candidate: Candidate) -> Panel:
-    refusal = why_not_schedule(candidate)
-    implant_refusal = why_not_implant(candidate)
+    """Three queries: the pump, the trials and the implant appointment."""
+    pumped = has_active_pump(candidate)
+    trials = list(ScreeningTrial.objects.filter(candidate=candidate).order_by("given_at", "pk"))
+    appointment = implant_appointment(candidate)
+    responder = any(t.outcome == engine.RESPONDER for t in trials)
+    refusal = why_not_schedule(candidate, pumped=pumped, responder=responder, appointment=appointment)
+    implant_refusal = why_not_implant(candidate, pumped=pumped)
     return Panel(
-        proposal=proposal(candidate),
-        appointment=implant_appointment(candidate),
+        proposal=engine.propose_starting_dose(t.as_engine_trial() for t in trials),
+        appointment=appointment,
         may_schedule=refusal is None,
         schedule_refusal=refusal,
         may_implant=implant_refusal is None,

@@ -7,7 +7,7 @@ words with the days waiting; in CSV and XLSX: plain values (ISO dates, whole day
 from datetime import timedelta
 
 import django_tables2 as tables
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from clinic.display import day_html, member_name, qty
 from clinic.rows import ListTable
 from screening import engine
-from screening.models import ScreeningTrial
+from screening.models import ScreeningTrial, Stage
 
 
 class PipelineTable(ListTable):
@@ -40,7 +40,17 @@ class PipelineTable(ListTable):
         order_by=("clinician__last_name", "clinician__first_name", "clinician__username"),
     )
 
-    def __init__(self, *args, clinic, today, **kwargs):
+    next_step = tables.Column(
+        accessor="pk",
+        verbose_name=_("Next step"),
+        orderable=False,
+        exclude_from_export=True,
+        attrs={"td": {"class": "row-action"}},
+    )
+
+    def __init__(self, *args, clinic, today, can_manage=False, **kwargs):
+        # The next step is a clinical action: only for those who may take it.
+        kwargs["exclude"] = () if can_manage else ("next_step",)
         super().__init__(*args, **kwargs)
         self.overdue_before = today - timedelta(days=clinic.screening_target_days)
         self.target_days = clinic.screening_target_days
@@ -106,6 +116,18 @@ class PipelineTable(ListTable):
         local = timezone.localtime(record.last_trial_at, self.zone)
         return f"{local.date().isoformat()} {qty(record.last_trial_dose)} mcg {outcome.lower()}"
 
+    def render_next_step(self, record):
+        step = next_step(record)
+        if step is None:
+            return ""
+        label, url = step
+        return format_html(
+            '<a class="btn-small btn-secondary" href="{}">{}<span class="visually-hidden"> for {}</span></a>',
+            url,
+            label,
+            record.patient.mrn,
+        )
+
     def render_cause(self, record):
         return record.cause_display
 
@@ -123,6 +145,23 @@ class PipelineTable(ListTable):
         attrs = {"class": "table table-stack pipeline"}
         row_attrs = {"class": lambda table, record: "over-target" if table.is_overdue(record) else ""}
         empty_text = _("No candidate matches these filters.")
+
+
+def next_step(record) -> tuple[str, str] | None:
+    """The usual next action for a candidate in its stage: (label, URL), or None."""
+    stage = record.stage
+    if stage == Stage.TRIAL_SCHEDULED:
+        return _("Record the trial"), reverse("trial_create", args=[record.pk])
+    try:
+        if stage == Stage.TRIAL_DONE and record.last_trial_outcome == ScreeningTrial.Outcome.RESPONDER:
+            return _("Book the implant"), reverse("candidate_implant_book", args=[record.pk])
+        if stage == Stage.IMPLANT_SCHEDULED:
+            return _("Record the implant"), reverse("candidate_implant", args=[record.pk])
+    except NoReverseMatch:  # the implant pages are another part of the app: without them, a move
+        pass
+    if stage in (Stage.REFERRED, Stage.ASSESSED, Stage.TRIAL_DONE, Stage.IMPLANT_SCHEDULED):
+        return _("Move stage"), reverse("candidate_move", args=[record.pk])
+    return None
 
 
 # Each cell says which column it is in (data-label), for the stacked rows of phones, as the

@@ -10,6 +10,7 @@ from django.views.generic import TemplateView
 from clinic import display
 from clinic.access import ClinicAccessMixin, Role
 from refills import booking
+from scheduling import week as scheduling_week
 from screening import implant
 from screening.models import Candidate
 from screening.services import StageMoveRefused
@@ -53,8 +54,14 @@ class ImplantBookView(CandidateMixin, TemplateView):
     template_name = "screening/implant_book.html"
 
     def make_form(self, data=None, initial=None):
+        # As every booking page: a non-working day or an absent member needs a tick naming it.
         return implant.ImplantAppointmentForm(
-            data, initial=initial, patient=self.patient, today=self.today, check_working_day=True
+            data,
+            initial=initial,
+            patient=self.patient,
+            today=self.today,
+            check_working_day=True,
+            booking_check=scheduling_week.booking_check(self.clinic, self.today),
         )
 
     def get(self, request, *args, **kwargs):

@@ -30,7 +30,7 @@ class PipelineView(LoggedExportMixin, SingleTableMixin, ClinicAccessMixin, Filte
         return self.object_list
 
     def get_table_kwargs(self):
-        return {"clinic": self.clinic, "today": self.today}
+        return {"clinic": self.clinic, "today": self.today, "can_manage": self.can_manage}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -4,7 +4,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from screening.models import Candidate, Cause, ScreeningTrial, Stage, StageMove
+from screening.forms import AFTER_COLUMNS
+from screening.models import Candidate, Cause, MuscleGroup, ScreeningTrial, Stage, StageMove
 from tests.factories import PatientFactory
 
 LONDON = ZoneInfo("Europe/London")
@@ -81,3 +82,36 @@ def make_trial(
         mas_after=RESPONDER_AFTER if after is None else after,
         outcome=outcome,
     )
+
+
+def grid_data(scores=None, hours=("1", "2", "4", "6", "8", ""), **overrides):
+    """POST data: the dose fields and the grid. ``scores``: {(group, column): score}."""
+    values = {
+        "trial_date": "2026-11-24",
+        "trial_time": "09:30",
+        "method": "lumbar_puncture",
+        "dose_mcg": "50",
+        "side_effects": "Mild headache",
+        "outcome": "responder",
+        "note": "Sat unsupported for the first time in months",
+    }
+    for n in range(1, AFTER_COLUMNS + 1):
+        values[f"hours_{n}"] = hours[n - 1]
+    for group in MuscleGroup.values:
+        for n in range(AFTER_COLUMNS + 1):
+            values[f"mas_{group}_{n}"] = ""
+    if scores is None:
+        scores = {
+            ("hip_adductors_l", 0): "3",
+            ("hip_adductors_l", 2): "1+",
+            ("hip_adductors_l", 3): "1",
+            ("hip_adductors_l", 5): "2",
+            ("knee_extensors_l", 0): "2",
+            ("knee_extensors_l", 2): "1",
+            ("knee_extensors_l", 3): "1",
+            ("knee_extensors_l", 5): "2",
+        }
+    for (group, n), score in scores.items():
+        values[f"mas_{group}_{n}"] = score
+    values.update(overrides)
+    return values

@@ -3,6 +3,8 @@ bulk) stores and audits exactly what the row-by-row path stores, and reports the
 
 import csv
 import io
+from datetime import date
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -13,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from clinic.audit import acting_as
 from imports import importer
 from imports.columns import COLUMNS
-from patients.models import Patient, Pump
+from patients.models import Patient, Pump, PumpModel
 from refills.models import Appointment, Refill
 from refills.services import compute_schedule
 from tests.factories import ClinicFactory
@@ -170,3 +172,59 @@ def test_new_rows_report_the_same_problems_as_the_row_by_row_path(clinic, row_by
     assert [str(p) for p in fast.problems] == [str(p) for p in slow.problems]
     assert len(fast.problems) >= 9
     assert not Patient.objects.filter(clinic=clinic).exists()
+
+
+def test_insert_rows_writes_what_bulk_create_writes(clinic, manager):
+    """importer.insert_rows (COPY on PostgreSQL) stores the same rows as bulk_create and leaves
+    the objects as bulk_create does: keys set, saved, related keys copied, generated column read."""
+
+    def patients(prefix):
+        return [
+            Patient(
+                clinic=clinic,
+                mrn=f"{prefix}{n}",
+                first_name="Ada",
+                last_name=f"Example{n}",
+                manager=manager if n % 2 else None,
+                sci_t6_or_above=n == 1,
+                email=f"{prefix}{n}@example.invalid",
+            )
+            for n in range(3)
+        ]
+
+    def pumps(owners, prefix):
+        model = PumpModel.objects.get(code="synchromed-ii-20")
+        return [
+            Pump(
+                clinic=clinic,
+                patient=owner,
+                model=model,
+                serial_number=f"{prefix}{n}",
+                implant_date=date(2024, 1, 10),
+                reservoir_ml=Decimal(20),
+                alarm_volume_ml=Decimal(2),
+            )
+            for n, owner in enumerate(owners)
+        ]
+
+    with time_machine.travel("2026-04-01 10:00:00Z", tick=False):
+        copied, bulk = patients("C"), patients("B")
+        importer.insert_rows(Patient, copied)
+        Patient.objects.bulk_create(bulk)
+        copied_pumps, bulk_pumps = pumps(copied, "C"), pumps(bulk, "B")  # patient_id copied from the saved patients
+        importer.insert_rows(Pump, copied_pumps)
+        Pump.objects.bulk_create(bulk_pumps)
+
+    def rows(model, objects):
+        skip = {"id", "mrn", "email", "serial_number", "patient_id", "_state"}
+        return [
+            {k: v for k, v in vars(obj).items() if k not in skip}
+            for obj in model.objects.filter(pk__in=[o.pk for o in objects]).order_by("pk")
+        ]
+
+    assert rows(Patient, copied) == rows(Patient, bulk)
+    assert rows(Pump, copied_pumps) == rows(Pump, bulk_pumps)
+    assert [p.patient_id for p in copied_pumps] == [p.pk for p in copied]
+    for obj in copied + copied_pumps:
+        assert obj.pk is not None and not obj._state.adding and obj._state.db == "default"
+    assert [p.high_risk for p in copied] == [False, True, False]  # the database's generated column

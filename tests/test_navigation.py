@@ -43,7 +43,7 @@ EXCEPTIONS = {
     "health": "JSON for an external monitor and load balancer, not a page people use",
     "candidate_from_patient": (
         "referring a patient without a pump for screening: offered on that patient's page, as "
-        "pump_create is; tests/test_view_candidate_create.py checks that link"
+        "pump_create is; tests/test_view_candidate_from_patient.py checks that link"
     ),
     "trial_edit": (
         "correcting a recorded trial: on its summary (Today, Pipeline, trial summary, Edit), checked "

@@ -131,3 +131,20 @@ def test_rescheduling_without_a_change_asks_nothing(client, staff, manager, pump
     assert client.post(url, data).status_code == 302
     booked[0].refresh_from_db()
     assert booked[0].notes == "call first"
+
+
+def test_without_sessions_an_absent_member_still_needs_the_tick(client, staff, manager, pump):
+    member = Membership.objects.get(user=manager)
+    Absence.objects.create(clinic=pump.clinic, member=member, first_day=date(2026, 3, 25), last_day=date(2026, 3, 25))
+    client.force_login(staff)
+    refused = client.post(book_url(pump), post_data(REFILL_DUE, "10:00", manager))
+    assert "is away on Wed 25 Mar 2026" in refused.context["form"].errors["assigned_to"][0]
+    assert not Appointment.objects.exists()
+
+
+def test_without_sessions_the_proposal_leaves_out_a_manager_away_that_day(client, staff, manager, pump):
+    member = Membership.objects.get(user=manager)
+    Absence.objects.create(clinic=pump.clinic, member=member, first_day=date(2026, 3, 25), last_day=date(2026, 3, 25))
+    client.force_login(staff)
+    initial = client.get(book_url(pump)).context["form"].initial
+    assert (initial["local_date"], initial["assigned_to"]) == (REFILL_DUE, None)

@@ -138,12 +138,20 @@ def _git(*args: str) -> subprocess.CompletedProcess:
 
 def _old_tree(target: Path) -> Path:
     """The old commit's files, from git; skipped only when this is not a git checkout at all."""
-    if shutil.which("git") is None or _git("rev-parse", "--is-inside-work-tree").returncode != 0:
-        pytest.skip(f"not a git checkout ({NEW_ROOT}): the upgrade test needs commit {OLD_COMMIT} from git history")
-    if _git("cat-file", "-e", f"{OLD_COMMIT}^{{commit}}").returncode != 0:
+    if not (NEW_ROOT / ".git").exists():
+        pytest.skip(f"not a git checkout ({NEW_ROOT} has no .git): the upgrade test needs commit {OLD_COMMIT}")
+    if shutil.which("git") is None:
+        pytest.fail(f"{NEW_ROOT} is a git checkout but git is not installed: the upgrade test needs it")
+    found = _git("cat-file", "-e", f"{OLD_COMMIT}^{{commit}}")
+    if found.returncode != 0:
+        shallow = _git("rev-parse", "--is-shallow-repository").stdout.strip() == "true"
         pytest.fail(
-            f"commit {OLD_COMMIT} (the code before issue 14) is not in this clone's history, so the upgrade "
-            "cannot be tested: clone with full history (not --depth), or run `git fetch --unshallow`."
+            f"commit {OLD_COMMIT} (the code before issue 14) cannot be read from git, so the upgrade cannot be "
+            + (
+                "tested: this clone is shallow; clone with full history or run `git fetch --unshallow`."
+                if shallow
+                else f"tested: {found.stderr.strip()}"
+            )
         )
     target.mkdir()
     archive = subprocess.run(

@@ -16,7 +16,7 @@ from django.urls import reverse
 from clinic.models import Membership
 from patients.models import Patient, Pump
 from refills.models import Appointment
-from scheduling.models import RefillSession
+from scheduling.models import Absence, RefillSession
 from tests.factories import AppointmentFactory, PatientFactory, PumpFactory, RefillFactory
 
 pytestmark = pytest.mark.django_db
@@ -208,3 +208,21 @@ def test_a_past_week_shows_this_week_and_next_week_links_on(client, staff, week)
     response = client.get(reverse("book_week") + "?week=2026-03-18")
     assert response.context["monday"] == date(2026, 3, 16)
     assert "MRN-LATER" in [row[0] for row in rows_of(response)]
+
+
+def test_without_sessions_proposals_step_half_an_hour_and_skip_an_absent_manager(client, staff, manager, clinic):
+    for n in range(3):
+        pump_due(clinic, date(2026, 3, 11), manager, f"MRN-SAME{n}")
+    away = pump_due(clinic, date(2026, 3, 12), manager, "MRN-AWAY")
+    member = Membership.objects.get(user=manager)
+    Absence.objects.create(clinic=clinic, member=member, first_day=date(2026, 3, 12), last_day=date(2026, 3, 12))
+    client.force_login(staff)
+    page = client.get(reverse("book_week"))
+    assert rows_of(page) == [
+        ("MRN-SAME0", date(2026, 3, 11), time(9), manager.pk, False),
+        ("MRN-SAME1", date(2026, 3, 11), time(9, 30), manager.pk, False),
+        ("MRN-SAME2", date(2026, 3, 11), time(10), manager.pk, False),
+        ("MRN-AWAY", date(2026, 3, 12), time(9), None, False),  # nobody yet: the manager is away
+    ]
+    assert client.post(reverse("book_week"), post_data(page, action="confirm")).status_code == 302
+    assert Appointment.objects.get(pump=away).assigned_to is None

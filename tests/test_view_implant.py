@@ -283,3 +283,38 @@ def test_implanted_candidate_cannot_be_implanted_again(client, manager, clinic):
     )
     assert response.status_code == 302
     assert Pump.objects.filter(patient=candidate.patient).count() == 1
+
+
+def test_the_candidate_pages_implant_section_reads_three_rows(clinic, django_assert_num_queries):
+    from screening import implant
+
+    candidate = scheduled(clinic)
+    with django_assert_num_queries(3):
+        panel = implant.panel(candidate)
+    assert panel.proposal.daily_dose_mcg == Decimal(100)
+    assert panel.appointment is not None and not panel.may_schedule and panel.may_implant
+
+
+def test_booking_on_a_weekend_or_with_an_absent_member_needs_a_tick(client, manager, clinic):
+    from clinic.models import Membership
+    from scheduling.models import Absence
+
+    candidate = responder(clinic)
+    Absence.objects.create(
+        clinic=clinic,
+        member=Membership.objects.get(user=manager, clinic=clinic),
+        first_day=date(2026, 1, 14),
+        last_day=date(2026, 1, 14),
+    )
+    client.force_login(manager)
+    url = reverse("candidate_implant_book", args=[candidate.pk])
+    saturday = client.post(url, {"local_date": "2026-01-10", "local_time": "08:30"})
+    assert "is not a working day of the clinic" in saturday.content.decode()
+    away = client.post(url, {"local_date": "2026-01-14", "local_time": "08:30", "assigned_to": manager.pk})
+    assert "is away on Wed 14 Jan 2026" in away.content.decode()
+    assert not Appointment.objects.exists()
+    ticked = client.post(
+        url,
+        {"local_date": "2026-01-14", "local_time": "08:30", "assigned_to": manager.pk, "confirm_member_absent": "on"},
+    )
+    assert ticked.status_code == 302 and Appointment.objects.get().kind == "implant"

@@ -145,3 +145,18 @@ def test_access(client, outsider, cast):
     assert mrns(client.get(URL)) == ["P-ELSE"]  # their own clinic's only
     client.logout()
     assert reverse("login") in client.get(URL)["Location"]
+
+
+def test_managers_get_each_candidates_next_step_staff_do_not(client, manager, staff, clinic, cast):
+    make_trial(cast["tried"], given_at=datetime(2026, 11, 2, 9, 0, tzinfo=ZoneInfo("Europe/London")))
+    scheduled = make_candidate(clinic, mrn="P-SCHED", stage=Stage.TRIAL_SCHEDULED, referral_date=date(2026, 10, 5))
+    client.force_login(manager)
+    html = client.get(URL).content.decode()
+    assert reverse("trial_create", args=[scheduled.pk]) in html and "Record the trial" in html
+    assert reverse("candidate_implant_book", args=[cast["tried"].pk]) in html  # a responder: book the implant
+    assert reverse("candidate_move", args=[cast["waiting"].pk]) in html
+    rows = list(csv.reader(io.StringIO(client.get(URL, {"_export": "csv"}).content.decode())))
+    assert "Next step" not in rows[0]
+    client.force_login(staff)
+    html = client.get(URL).content.decode()
+    assert "Next step" not in html and reverse("trial_create", args=[scheduled.pk]) not in html

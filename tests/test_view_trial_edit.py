@@ -10,8 +10,7 @@ from auditlog.models import LogEntry
 from django.urls import reverse
 
 from screening.models import Stage
-from tests.screening_data import make_candidate, make_trial
-from tests.test_view_trial_create import grid_data
+from tests.screening_data import grid_data, make_candidate, make_trial
 
 LONDON = ZoneInfo("Europe/London")
 

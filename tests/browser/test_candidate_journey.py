@@ -194,3 +194,27 @@ def test_a_manager_takes_a_candidate_from_referral_to_an_implant_and_titration(p
     page.set_viewport_size(WIDTHS["390"])
     screenshot_dir = screenshot(page, "implant-patient-titration-story-390").parent
     page.locator("#titration").screenshot(path=str(screenshot_dir / "implant-titration-section-390.png"))
+
+
+def test_a_new_user_follows_the_demo_candidates_to_a_pump_patient(page):
+    """The demo clinic: a responder ready for the implant, and a former candidate's titration."""
+    from clinic.models import Membership
+    from demo import seeder as demo
+
+    demo.create_demo()
+    manager = Membership.objects.get(clinic__slug=demo.SLUG, user__username=demo.MANAGER).user
+    login(page, manager.username, demo.PASSWORD)
+
+    ready = Candidate.objects.get(patient__mrn="CAND0005")
+    page.goto(f"/screening/candidates/{ready.pk}/")
+    panel = page.locator("#implant")
+    assert "Proposed starting dose: 100 mcg/day" in panel.inner_text()
+    assert panel.get_by_role("link", name="Book the implant").count() == 1
+
+    implanted = Candidate.objects.get(patient__mrn="CAND0011")
+    page.goto(f"/screening/candidates/{implanted.pk}/")
+    page.locator("#implant").get_by_role("link", name="Titration and outcomes on the patient page").click()
+    page.wait_for_url(re.compile(rf"/patients/{implanted.patient_id}/"))
+    assert page.locator("#titration svg .mas-point").count() == 8
+    assert page.locator("#titration svg .penn-point").count() == 8
+    check_widths(page, "demo-titration")
