@@ -340,3 +340,13 @@ def test_implanted_candidate_page_links_the_titration(client, manager, clinic):
     text = client.get(reverse("candidate_detail", args=[candidate.pk])).content.decode()
     assert reverse("patient_detail", args=[candidate.patient_id]) + "#titration" in text
     assert reverse("candidate_implant", args=[candidate.pk]) not in text
+
+
+def test_implant_page_for_a_scheduled_candidate_only(clinic):
+    from screening.implant import implant_page_for
+    from tests.factories import PatientFactory
+
+    booked = scheduled(clinic)
+    assert implant_page_for(booked.patient) == reverse("candidate_implant", args=[booked.pk])
+    assert implant_page_for(responder(clinic).patient) is None  # not scheduled yet
+    assert implant_page_for(PatientFactory(clinic=clinic)) is None  # not a candidate
