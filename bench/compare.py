@@ -5,11 +5,12 @@ machine (2 cores, other work coming and going) that difference is mostly noise. 
 instead:
 
 1. seeds one PostgreSQL database (``bench_cmp``, dropped and recreated; DATABASE_URL's server)
-   with the OLD commit's `bench/seed.py` (clinics of 1,000 and 100,000 pumps by default);
-2. copies it into one database per arm (``CREATE DATABASE ... TEMPLATE``): ``old`` and
-   ``old_again`` keep the old schema, ``new`` is migrated by the NEW commit's `migrate` (so
-   the new code reads exactly the old data, upgraded as an installation would be); then
-   VACUUM ANALYZE on each;
+   with the `bench/seed.py` of the commit before issue 14 (``--seed``, default ac0d166: clinics
+   of 1,000 and 100,000 pumps by default);
+2. copies it into one database per arm (``CREATE DATABASE ... TEMPLATE``) and migrates each
+   copy with its arm's commit (``old`` and ``old_again`` with OLD's `migrate`, ``new`` with
+   NEW's), so every arm reads exactly the same data, upgraded as an installation would be;
+   then VACUUM ANALYZE on each;
 3. starts one long-lived process per arm, each on its own commit (its `bench.settings`: DEBUG
    off, production middleware; the process's own cache, no Redis, alike for all arms), logged
    in as a staff member, and warms every page up; then, in blocks, asks each arm in turn (the
@@ -27,6 +28,7 @@ being edited meanwhile do not leak into the figures.
     .venv/bin/python bench/compare.py                      # old ac0d166, new HEAD
     .venv/bin/python bench/compare.py --new layout --blocks 30
     .venv/bin/python bench/compare.py --reuse              # keep the seeded bench_cmp
+    .venv/bin/python bench/compare.py --reuse --old main~3 --new main   # any two commits after the seed's
 """
 
 import argparse
@@ -230,6 +232,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--old", default="ac0d166", help="the commit before (default ac0d166)")
     parser.add_argument("--new", default="HEAD", help="the commit after (default HEAD)")
+    parser.add_argument("--seed", default="ac0d166", help="the commit whose bench/seed.py seeds (default ac0d166)")
     parser.add_argument("--sizes", default="1000,100000")
     parser.add_argument("--blocks", type=int, default=20, help="blocks: in each, every arm times every page")
     parser.add_argument("--per-block", type=int, default=2, help="requests per arm, page and size in a block")
@@ -245,17 +248,18 @@ def main() -> None:
     var = WORK / "var"
     var.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(__file__, WORKER)
-    trees = {"old": WORK / "old", "new": WORK / "new"}
-    commits = {arm: extract(ref, trees[arm]) for arm, ref in (("old", args.old), ("new", args.new))}
+    trees = {"old": WORK / "old", "new": WORK / "new", "seed": WORK / "seed"}
+    refs = (("old", args.old), ("new", args.new), ("seed", args.seed))
+    commits = {arm: extract(ref, trees[arm]) for arm, ref in refs}
     trees["old_again"], commits["old_again"] = trees["old"], commits["old"]
-    log(f"old {commits['old'][:10]}, new {commits['new'][:10]}; load average {loadavg()}")
+    log(f"old {commits['old'][:10]}, new {commits['new'][:10]}, seed {commits['seed'][:10]}; load {loadavg()}")
 
     sizes = args.sizes.split(",")
     if not args.reuse:
-        log(f"seeding {base} with the old commit's bench/seed.py: {', '.join(sizes)} pumps")
+        log(f"seeding {base} with the seed commit's bench/seed.py: {', '.join(sizes)} pumps")
         admin_sql(args.database_url, f'DROP DATABASE IF EXISTS "{base}" WITH (FORCE)', f'CREATE DATABASE "{base}"')
     seed_spec = {"sizes": sizes, "reuse": args.reuse}
-    users = run_once(trees["old"], "seed", seed_spec, database(args.database_url, base), var)
+    users = run_once(trees["seed"], "seed", seed_spec, database(args.database_url, base), var)
     arm_urls = {}
     for arm in ARMS:
         name = f"{base}_{arm}"
@@ -265,10 +269,10 @@ def main() -> None:
             f'CREATE DATABASE "{name}" TEMPLATE "{base}"',
         )
         arm_urls[arm] = database(args.database_url, name)
-    log("migrating the new arm's copy with the new commit")
-    started = time.perf_counter()
-    run_once(trees["new"], "migrate", {}, arm_urls["new"], var)
-    log(f"  migrated in {time.perf_counter() - started:.1f} s")
+    for arm in ARMS:
+        started = time.perf_counter()
+        run_once(trees[arm], "migrate", {}, arm_urls[arm], var)
+        log(f"migrated the {arm} arm's copy with its commit in {time.perf_counter() - started:.1f} s")
     for arm in ARMS:
         admin_sql(args.database_url, "VACUUM ANALYZE", "CHECKPOINT", name=f"{base}_{arm}")
 

@@ -122,9 +122,7 @@ class AppointmentCreateView(AppointmentFormView):
             "kind": Appointment.Kind.REFILL,
             "local_date": proposal.day,
             "local_time": proposal.start,
-            # A clinic session's slot: the patient's manager runs it, unless away that day.
-            "assigned_to": proposal.member_id
-            or scheduling_week.present(self.clinic, self.patient.manager_id, proposal.day),
+            "assigned_to": proposal.assignee,  # the session's member, else the manager if free then
         }
 
     def get_context_data(self, **kwargs):

@@ -88,12 +88,12 @@ def propose_rows(clinic, today: date, monday: date, pumps=None) -> list[Row]:
 def _proposed(week: capacity.ClinicWeek, pumps, today: date) -> list[Row]:
     rows = []
     unslotted: dict[tuple, int] = {}  # (day, member) -> proposals without a session slot so far
+    busy: set[tuple] = set()  # (day, start, member) of the batch's proposals
     for pump in pumps:
-        proposal = week.propose(pump.refill_due, today, pump.patient.manager_id)
-        member = proposal.member_id
-        if member is None and not week.absent(pump.patient.manager_id, proposal.day):
-            member = pump.patient.manager_id  # a clinic session or no sessions: the patient's manager
+        proposal = week.propose(pump.refill_due, today, pump.patient.manager_id, busy)
+        member = proposal.assignee
         if proposal.fits:
+            busy.add((proposal.day, proposal.start, member))
             week.take(capacity.Slot(proposal.day, proposal.start, proposal.session_id, proposal.member_id))
             start = proposal.start
         else:  # no sessions: half-hour steps from 09:00, so one member is never booked twice at once

@@ -19,7 +19,7 @@ Members are identified by user id (appointments and patients name users).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from refills.booking import MAX_BOOKING_DAYS, proposed_booking_date, working_weekdays
@@ -95,6 +95,9 @@ class Proposal:
     member_id: int | None
     late: bool
     session_id: int | None = None
+    # Whom to book: the session's member; in a clinic session (or without sessions) the
+    # patient's manager unless away that day or busy at that time (ClinicWeek.assignee_for).
+    assignee: int | None = None
 
     @property
     def fits(self) -> bool:
@@ -197,8 +200,26 @@ class ClinicWeek:
                 return slot
         return free[0] if free else None
 
-    def propose(self, refill_due: date | None, today: date, manager_id: int | None = None) -> Proposal:
-        """The SPEC 9 proposal for a pump whose refill is due on ``refill_due``."""
+    def propose(self, refill_due: date | None, today: date, manager_id: int | None = None, busy=()) -> Proposal:
+        """The SPEC 9 proposal for a pump whose refill is due on ``refill_due``, with whom to book
+        (``busy``: (day, start, member) already given to others of the same batch)."""
+        proposal = self._propose(refill_due, today, manager_id)
+        return replace(proposal, assignee=self.assignee_for(proposal, manager_id, busy))
+
+    def assignee_for(self, proposal: Proposal, manager_id: int | None, busy=()) -> int | None:
+        if proposal.member_id is not None:
+            return proposal.member_id
+        if manager_id is None or self.absent(manager_id, proposal.day):
+            return None
+        if proposal.start is not None:
+            if (proposal.day, proposal.start, manager_id) in busy:
+                return None
+            # Running their own session then: the clinic slot goes to whoever is free.
+            if any(s.member_id == manager_id and s.covers(proposal.start) for s in self.sessions_on(proposal.day)):
+                return None
+        return manager_id
+
+    def _propose(self, refill_due: date | None, today: date, manager_id: int | None) -> Proposal:
         if not self.has_sessions:
             day = proposed_booking_date(refill_due, today, self.working)
             return Proposal(day, None, None, late=refill_due is not None and day > refill_due)

@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 
 from clinic import display
 from clinic.access import ClinicAccessMixin, Role
-from refills.booking import working_days_text
+from refills.booking import working_days_text, working_weekdays
 from scheduling.forms import AbsenceForm, RefillSessionForm
 from scheduling.models import Absence, RefillSession
 
@@ -41,9 +41,12 @@ class SessionListView(ClinicAccessMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         sessions = list(self.scoped(RefillSession.objects.select_related("member__user")))
+        working = working_weekdays(self.clinic.working_days)
+        for session in sessions:  # the working days may have changed since it was saved
+            session.offered = session.active and session.weekday in working
         return super().get_context_data(
             sessions=sessions,
-            weekly_slots=sum(s.slots for s in sessions if s.active),
+            weekly_slots=sum(s.slots for s in sessions if s.offered),
             working_days=working_days_text(self.clinic.working_days),
             **kwargs,
         )

@@ -106,6 +106,16 @@ def why_not_implant(candidate: Candidate, *, pumped=None) -> str | None:
     return None
 
 
+def implant_page_for(patient) -> str | None:
+    """The implant page of a patient who is a candidate with the implant scheduled (None
+    otherwise): the pump create page sends such a patient there, so that the implant moves
+    the candidate's stage, completes the implant appointment and proposes the dose."""
+    from django.urls import reverse
+
+    candidate = Candidate.objects.filter(patient=patient, stage=Stage.IMPLANT_SCHEDULED).only("pk").first()
+    return reverse("candidate_implant", kwargs={"pk": candidate.pk}) if candidate else None
+
+
 @dataclass(frozen=True)
 class Panel:
     """What the candidate page shows about the implant."""

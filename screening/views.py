@@ -117,7 +117,8 @@ class CandidateFromPatientView(ClinicAccessMixin, TemplateView):
 
 
 class CandidateDetailView(CandidateMixin, TemplateView):
-    """The candidate's referral, stage and its history, trials and the starting-dose proposal."""
+    """The candidate's referral, stage and its history, trials (the implant section, with the
+    starting-dose proposal, is the implant's template tag)."""
 
     template_name = "screening/candidate_detail.html"
 
@@ -128,7 +129,6 @@ class CandidateDetailView(CandidateMixin, TemplateView):
         context.update(
             moves=list(self.candidate.moves.select_related("moved_by")),
             trials=[summary.trial_row(t, e) for t, e in zip(trials, engine_trials, strict=True)],
-            proposal=engine.propose_starting_dose(engine_trials) if trials else None,
             allowed_moves=services.allowed_moves(self.candidate),
             may_record_trial=self.candidate.stage not in (Stage.CLOSED, Stage.IMPLANTED),
             days_in_stage=engine.days_waiting(self.candidate.stage_date, self.today),

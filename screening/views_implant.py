@@ -129,7 +129,11 @@ class ImplantView(CandidateMixin, TemplateView):
                 )
             except IntegrityError:
                 pump_form.add_error(
-                    None, _("Another record with this serial number was saved at the same time: please check.")
+                    None,
+                    _(
+                        "Another pump was saved at the same time (this serial number, or a pump for this patient): "
+                        "nothing was saved, please check."
+                    ),
                 )
             except StageMoveRefused as refusal:
                 pump_form.add_error(None, str(refusal))

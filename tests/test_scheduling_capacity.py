@@ -241,3 +241,18 @@ def test_a_booking_outside_every_session_is_full_only_when_the_day_is():
     clinic = week([ann_tuesday(1)], booked=[Booked(TUE, NINE, ANN)])
     assert clinic.problems(TUE, time(15), ANN) == [FULL_SESSION]
     assert week([ann_tuesday(2)], booked=[Booked(TUE, NINE, ANN)]).problems(TUE, time(15), ANN) == []
+
+
+def test_a_clinic_slot_goes_to_the_manager_unless_away_busy_in_their_session_or_taken_in_the_batch():
+    sessions = [Session(1, 3, NINE, 1, 30, ANN), Session(2, 3, NINE, 3, 30, None)]
+    clinic = week(sessions, booked=[Booked(THU, NINE, ANN)])  # Ann's own slot is taken
+    at_nine = clinic.propose(refill_due=THU, today=MON, manager_id=ANN)
+    assert (at_nine.start, at_nine.member_id, at_nine.assignee) == (NINE, None, None)  # Ann runs her session
+    clinic.take(clinic.free_slots(THU)[0])
+    at_half_past = clinic.propose(refill_due=THU, today=MON, manager_id=ANN)
+    assert (at_half_past.start, at_half_past.assignee) == (NINE_30, ANN)  # her session is over by then
+    assert clinic.propose(refill_due=THU, today=MON, manager_id=BEN).assignee == BEN
+    assert clinic.propose(THU, MON, BEN, busy={(THU, NINE_30, BEN)}).assignee is None
+    away = week([clinic_thursday()], absences=[Absence(BEN, THU, THU)])
+    assert away.propose(refill_due=THU, today=MON, manager_id=BEN).assignee is None
+    assert week([]).propose(refill_due=THU, today=MON, manager_id=BEN).assignee == BEN

@@ -53,3 +53,18 @@ def test_the_target_is_the_clinics(clinic, days):
     clinic.screening_target_days = days
     make_candidate(clinic, referral_date=date(2026, 10, 1))  # 55 days
     assert screening_today.waiting_candidates(clinic, TODAY).count == (1 if days == 30 else 0)
+
+
+def test_admins_set_the_target_on_the_clinic_settings_page(client, admin_user, clinic):
+    from django.urls import reverse
+
+    from tests.test_fuzz_forms import SETTINGS_DATA
+
+    client.force_login(admin_user)
+    assert 'name="screening_target_days" value="42"' in client.get(reverse("clinic_settings")).content.decode()
+    response = client.post(reverse("clinic_settings"), {**SETTINGS_DATA, "screening_target_days": "0"})
+    assert response.status_code == 200 and "screening_target_days" in response.context["form"].errors
+    response = client.post(reverse("clinic_settings"), {**SETTINGS_DATA, "screening_target_days": "28"})
+    assert response.status_code == 302
+    clinic.refresh_from_db()
+    assert clinic.screening_target_days == 28

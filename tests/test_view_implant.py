@@ -318,3 +318,35 @@ def test_booking_on_a_weekend_or_with_an_absent_member_needs_a_tick(client, mana
         {"local_date": "2026-01-14", "local_time": "08:30", "assigned_to": manager.pk, "confirm_member_absent": "on"},
     )
     assert ticked.status_code == 302 and Appointment.objects.get().kind == "implant"
+
+
+def test_candidate_page_offers_the_next_implant_step_by_role(client, manager, staff, clinic):
+    ready = responder(clinic)
+    booked = scheduled(clinic)
+    client.force_login(manager)
+    text = client.get(reverse("candidate_detail", args=[ready.pk])).content.decode()
+    assert reverse("candidate_implant_book", args=[ready.pk]) in text and "100 mcg/day" in text
+    text = client.get(reverse("candidate_detail", args=[booked.pk])).content.decode()
+    assert reverse("candidate_implant", args=[booked.pk]) in text and "Implant booked for" in text
+    client.force_login(staff)
+    text = client.get(reverse("candidate_detail", args=[ready.pk])).content.decode()
+    assert "100 mcg/day" in text and reverse("candidate_implant_book", args=[ready.pk]) not in text
+
+
+def test_implanted_candidate_page_links_the_titration(client, manager, clinic):
+    candidate = scheduled(clinic)
+    client.force_login(manager)
+    client.post(reverse("candidate_implant", args=[candidate.pk]), implant_data())
+    text = client.get(reverse("candidate_detail", args=[candidate.pk])).content.decode()
+    assert reverse("patient_detail", args=[candidate.patient_id]) + "#titration" in text
+    assert reverse("candidate_implant", args=[candidate.pk]) not in text
+
+
+def test_implant_page_for_a_scheduled_candidate_only(clinic):
+    from screening.implant import implant_page_for
+    from tests.factories import PatientFactory
+
+    booked = scheduled(clinic)
+    assert implant_page_for(booked.patient) == reverse("candidate_implant", args=[booked.pk])
+    assert implant_page_for(responder(clinic).patient) is None  # not scheduled yet
+    assert implant_page_for(PatientFactory(clinic=clinic)) is None  # not a candidate

@@ -115,3 +115,12 @@ def test_delete_asks_first_and_deletes_only_when_confirmed(client, admin_user, s
     done = client.post(reverse("session_delete", args=[session.pk]), {"confirm": "yes"})
     assert done.status_code == 302 and not RefillSession.objects.exists()
     assert LogEntry.objects.filter(action=LogEntry.Action.DELETE, object_pk=str(session.pk)).exists()
+
+
+def test_a_session_on_a_day_no_longer_worked_is_shown_as_not_offered(client, admin_user, session, clinic):
+    clinic.working_days = [0, 2, 3, 4]  # Tuesdays off now
+    clinic.save()
+    client.force_login(admin_user)
+    response = client.get(reverse("sessions"))
+    assert response.context["weekly_slots"] == 0
+    assert "No: not a working day of the clinic" in response.content.decode()

@@ -47,13 +47,15 @@ def test_open_items_most_urgent_first_with_need_due_and_owner(client, clinic, st
     assert ("open", "Open", 3) in response.context["tabs"]
 
 
-def test_an_escalated_item_comes_first(client, clinic, staff):
-    pump_in_status(clinic, "empty", TODAY, mrn="EMPTY")
-    late = pump_in_status(clinic, "overdue", TODAY, mrn="LATE")
+def test_an_escalated_item_comes_first(client, clinic, staff, admin_user):
+    empty = pump_in_status(clinic, "empty", TODAY, mrn="EMPTY")
+    alarming = pump_in_status(clinic, "alarming", TODAY, mrn="ALARM")
     synced(clinic)
-    Item.objects.filter(pump=late).update(escalated_at=NOW)
-    response = page(client, staff)
-    assert mrns(response) == ["LATE", "EMPTY"]
+    services.claim(refill_item(empty), staff, TODAY)  # claimed: never escalated
+    Item.objects.filter(pump=alarming).update(open_since=NOW - timedelta(days=1))
+    assert synced(clinic)["escalated"] == 1
+    response = page(client, staff, tab="all")
+    assert mrns(response) == ["ALARM", "EMPTY"]
     assert "Escalated Wed 25 Nov 2026 10:00" in response.content.decode()
 
 

@@ -71,3 +71,16 @@ def test_the_action_list_names_each_items_owner_and_last_contact(client, clinic,
     assert "last contact: Phone: reached, Wed 25 Nov 2026 10:00" in owned
     nobody = html[html.index(">NOBODY<") :]
     assert "Unclaimed" in nobody[: nobody.index("</li>")]
+
+
+def test_at_most_ten_escalated_items_with_a_link_to_the_rest(client, clinic, staff):
+    pumps = [pump_in_status(clinic, "overdue", TODAY) for _ in range(12)]
+    synced(clinic)
+    for n, pump in enumerate(pumps):
+        Item.objects.filter(pump=pump).update(escalated_at=NOW - timedelta(minutes=n), sort_rank=-1)
+    # The action list names 12 overdue pumps too; only the 10 latest escalations are shown on top.
+    response = today_page(client, staff)
+    worklist = response.context["worklist"]
+    assert len(worklist.escalated) == 10 and worklist.more_escalated
+    assert [row["item"].escalated_at for row in worklist.escalated] == [NOW - timedelta(minutes=n) for n in range(10)]
+    assert "All escalated items, first on the worklist" in response.content.decode()

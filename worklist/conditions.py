@@ -120,6 +120,25 @@ def need_expression(today: date) -> Case:
 
 
 RANK_NEED = {rank: need for need, rank in NEED_RANK.items()}
+ESCALATED_RANK = -1  # the stored order puts escalated items first (Item.sort_rank)
+
+
+def refill_need(today: date, empty_date, alarm_date, refill_due, first_refill_booking) -> str:
+    """need_expression's rule for a refill item, in Python (the sync's stored order)."""
+    if empty_date <= today:
+        return EMPTY
+    if alarm_date <= today:
+        return ALARMING
+    if refill_due < today:
+        return OVERDUE
+    if first_refill_booking is not None and first_refill_booking > refill_due:
+        return BOOKED_LATE
+    return DUE_SOON_UNBOOKED
+
+
+def refill_sort_date(need: str, empty_date, refill_due):
+    """The longest empty or the soonest to run empty first; else the earliest refill due."""
+    return empty_date if need in (EMPTY, ALARMING) else refill_due
 
 
 def need_of(rank: int) -> str:

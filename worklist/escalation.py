@@ -22,7 +22,7 @@ from clinic.models import Clinic, Membership
 from refills import schedule
 from reminders.models import Reminder
 from reminders.sweep import Due, local_moment, write_rows
-from worklist.conditions import followed_q
+from worklist.conditions import ESCALATED_RANK, followed_q
 from worklist.models import Item, ItemEvent
 from worklist.working_hours import delay_ends_at
 
@@ -75,7 +75,7 @@ def escalate_due(clinic: Clinic, today: date, now: datetime) -> int:
     escalated = 0
     for item in due_items:
         changed = Item.objects.filter(pk=item.pk, state=Item.State.OPEN, escalated_at__isnull=True).update(
-            escalated_at=now, updated_at=now
+            escalated_at=now, sort_rank=ESCALATED_RANK, updated_at=now
         )
         if not changed:
             continue  # claimed meanwhile, or another sync escalated it

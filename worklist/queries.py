@@ -6,8 +6,9 @@ booked or refilled a moment ago is gone on the next page load even before the sy
 
 from datetime import date
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 
+from clinic import caseload_cache
 from patients.querysets import DaysFrom
 from worklist.conditions import item_live_q, need_expression, state_now_expression
 from worklist.models import Item
@@ -38,10 +39,10 @@ def live_items(clinic, today: date):
 
 
 def worklist_order(items):
-    """Escalated first (latest first), then the most urgent need, then the earliest refill due."""
-    return items.order_by(
-        F("escalated_at").desc(nulls_last=True), "need_rank", F("pump__refill_due").asc(nulls_last=True), "pk"
-    )
+    """Escalated first, then the most urgent need, then the earliest date (the order the sync
+    stored: index worklist_item_order gives a page's rows without sorting every item; a pump
+    whose need changed since the last sync, at most a sync interval ago, keeps its old place)."""
+    return items.order_by("sort_rank", "sort_date", "pk")
 
 
 def tab_q(tab: str, user) -> Q:
@@ -53,3 +54,12 @@ def tab_q(tab: str, user) -> Q:
 def tab_counts(items, user) -> dict:
     """How many items each tab holds, in one query."""
     return items.aggregate(**{tab: Count("pk", filter=tab_q(tab, user)) for tab in TABS})
+
+
+def cached_tab_counts(clinic, today: date, user) -> dict:
+    """tab_counts, cached until the clinic's caseload or worklist changes (clinic.caseload_cache:
+    every pump, fill and appointment change, and the worklist's own services and sync, invalidate it)."""
+    items = live_items(clinic, today)
+    return caseload_cache.cached(
+        clinic.pk, ("worklist tabs", today.isoformat(), user.pk), lambda: tab_counts(items, user)
+    )

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic import caseload_cache
 from clinic.audit import acting_as
 from clinic.display import day, member_name
 from worklist.models import ContactAttempt, Item, ItemEvent
@@ -70,6 +71,7 @@ def claim(item: Item, user, today: date, now: datetime | None = None) -> Outcome
             first_claimed_at=now, first_claimed_by=user
         )
         ItemEvent.objects.create(item=item, action=ItemEvent.Action.CLAIMED, by=user, at=now)
+        caseload_cache.changed(item.clinic_id)  # the tabs' cached counts
         audit(item, user, {"state": [item.state, State.CLAIMED], "claimed_by": [None, member_name(user)]})
     return Outcome(True, "You have claimed this item.")
 
@@ -90,6 +92,7 @@ def release(item: Item, user, *, may_release_others: bool, now: datetime | None 
             return Outcome(False, "This item changed meanwhile; nothing was released.")
         detail = "" if holder is None or holder.pk == user.pk else f"Released {member_name(holder)}'s claim."
         ItemEvent.objects.create(item=item, action=ItemEvent.Action.RELEASED, by=user, at=now, detail=detail)
+        caseload_cache.changed(item.clinic_id)
         audit(item, user, {"state": [State.CLAIMED, State.OPEN], "claimed_by": [member_name(holder), None]})
     return Outcome(True, "Released: the item is open again.")
 
@@ -136,6 +139,7 @@ def record_exception(
         )
         if not changed:
             return Outcome(False, why_not(item.pk, today))
+        caseload_cache.changed(item.clinic_id)  # the tabs' and the standing check's cached counts
         label = Item.Reason(reason).label
         ItemEvent.objects.create(
             item=item, action=ItemEvent.Action.EXCEPTED, by=user, at=now, detail=f"{label}, until {day(until)}"

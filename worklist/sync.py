@@ -19,17 +19,31 @@ cycle) and every state change is a conditional UPDATE.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper
 from django.utils import timezone
 
+from clinic import caseload_cache
 from clinic.models import Clinic
 from patients.models import Pump
 from refills.models import Refill
 from worklist import escalation
-from worklist.conditions import followed_q, refill_needed_q, replacement_booked, replacement_needed_q
+from worklist.conditions import (
+    ESCALATED_RANK,
+    NEED_RANK,
+    OVER_DELIVERY,
+    REPLACEMENT,
+    UNDER_DELIVERY,
+    followed_q,
+    refill_need,
+    refill_needed_q,
+    refill_sort_date,
+    replacement_booked,
+    replacement_needed_q,
+)
 from worklist.models import Item, ItemEvent
 
 logger = logging.getLogger(__name__)
@@ -37,18 +51,46 @@ logger = logging.getLogger(__name__)
 Kind, State, Resolution = Item.Kind, Item.State, Item.Resolution
 
 
-def needed_keys(clinic: Clinic, today) -> dict[tuple, int | None]:
-    """Every (pump id, kind, cycle date) that needs an item on ``today``, with the flagged refill's id."""
+@dataclass(frozen=True)
+class Need:
+    """What an item needed now is about: its flagged refill (review items) and its stored order."""
+
+    refill_id: int | None
+    rank: int
+    sort_date: date | None
+
+
+def needed_keys(clinic: Clinic, today) -> dict[tuple, Need]:
+    """Every (pump id, kind, cycle date) that needs an item on ``today``, with its order."""
     pumps = Pump.objects.filter(clinic=clinic).filter(followed_q())
-    keys: dict[tuple, int | None] = {}
-    for pump_id, cycle in pumps.filter(refill_needed_q(today)).values_list("pk", "last_refill_date"):
-        keys[(pump_id, Kind.REFILL, cycle)] = None
+    keys: dict[tuple, Need] = {}
+    fields = ("pk", "last_refill_date", "empty_date", "alarm_date", "refill_due", "first_refill_booking")
+    for pump_id, cycle, empty, alarm, due, booking in pumps.filter(refill_needed_q(today)).values_list(*fields):
+        need = refill_need(today, empty, alarm, due, booking)
+        keys[(pump_id, Kind.REFILL, cycle)] = Need(None, NEED_RANK[need], refill_sort_date(need, empty, due))
     flagged = Refill.objects.filter(needs_review=True, pump__in=pumps.values("pk"))
-    for refill_id, pump_id, cycle in flagged.values_list("pk", "pump_id", "performed_on"):
-        keys[(pump_id, Kind.REVIEW, cycle)] = refill_id
-    for pump_id, cycle in pumps.filter(replacement_needed_q(today)).values_list("pk", "implant_date"):
-        keys[(pump_id, Kind.REPLACEMENT, cycle)] = None
+    for refill_id, pump_id, cycle, diff in flagged.values_list(
+        "pk", "pump_id", "performed_on", "residual_discrepancy_ml"
+    ):
+        need = UNDER_DELIVERY if diff is not None and diff > 0 else OVER_DELIVERY
+        keys[(pump_id, Kind.REVIEW, cycle)] = Need(refill_id, NEED_RANK[need], cycle)
+    replacing = pumps.filter(replacement_needed_q(today)).values_list("pk", "implant_date", "replacement_due")
+    for pump_id, cycle, due in replacing:
+        keys[(pump_id, Kind.REPLACEMENT, cycle)] = Need(None, NEED_RANK[REPLACEMENT], due)
     return keys
+
+
+def reorder(items: list[Item], needed: dict[tuple, Need], now: datetime) -> int:
+    """Store each still-needed item's current order (escalated ones stay first)."""
+    changed = []
+    for item in items:
+        need = needed[(item.pump_id, item.kind, item.cycle_date)]
+        rank = ESCALATED_RANK if item.escalated_at is not None else need.rank
+        if (item.sort_rank, item.sort_date) != (rank, need.sort_date):
+            item.sort_rank, item.sort_date = rank, need.sort_date
+            changed.append(item)
+    Item.objects.bulk_update(changed, ["sort_rank", "sort_date"], batch_size=1000)
+    return len(changed)
 
 
 def resolution_for(item: Item, pump_state: dict) -> str:
@@ -129,7 +171,7 @@ def reopen(items: list[Item], now: datetime, detail: str) -> int:
     return reopened
 
 
-def open_new(clinic: Clinic, keys: dict[tuple, int | None], now: datetime) -> int:
+def open_new(clinic: Clinic, keys: dict[tuple, Need], now: datetime) -> int:
     """Create the items that do not exist yet; a concurrent run's copy wins without error."""
     if not keys:
         return 0
@@ -140,11 +182,13 @@ def open_new(clinic: Clinic, keys: dict[tuple, int | None], now: datetime) -> in
                 pump_id=pump_id,
                 kind=kind,
                 cycle_date=cycle,
-                refill_id=refill_id,
+                refill_id=need.refill_id,
                 opened_at=now,
                 open_since=now,
+                sort_rank=need.rank,
+                sort_date=need.sort_date,
             )
-            for (pump_id, kind, cycle), refill_id in sorted(keys.items(), key=lambda pair: str(pair[0]))
+            for (pump_id, kind, cycle), need in sorted(keys.items(), key=lambda pair: str(pair[0]))
         ],
         ignore_conflicts=True,  # the unique key: another run created it first
         batch_size=1000,
@@ -169,7 +213,7 @@ def sync_clinic(clinic: Clinic, now: datetime | None = None) -> dict:
         expired = [
             i for key, i in by_key.items() if key in needed and i.state == State.EXCEPTED and i.excepted_until < today
         ]
-        missing = {key: refill for key, refill in needed.items() if key not in by_key}
+        missing = {key: need for key, need in needed.items() if key not in by_key}
         # A resolved item of the same cycle whose condition came back: the same item, open again.
         came_back = []
         if missing:
@@ -179,13 +223,17 @@ def sync_clinic(clinic: Clinic, now: datetime | None = None) -> dict:
                 if key in missing:
                     came_back.append(item)
                     del missing[key]
+        still = [item for key, item in by_key.items() if key in needed]
         counts = {
+            "reordered": reorder(still + came_back, needed, now),
             "resolved": resolve(cleared, today, now),
             "reopened": reopen(came_back, now, "The need came back in the same cycle.")
             + reopen(expired, now, "The exception's until-date has passed."),
             "opened": open_new(clinic, missing, now),
         }
         counts["escalated"] = escalation.escalate_due(clinic, today, now)
+        if counts["resolved"] or counts["reopened"] or counts["opened"] or counts["escalated"]:
+            caseload_cache.changed(clinic.pk)  # the worklist's cached counts (tabs, standing check)
     if any(counts.values()):
         logger.info("worklist sync: clinic %s, %s", clinic.pk, counts)
     return counts

@@ -17,7 +17,7 @@ from clinic.access import ClinicAccessMixin
 from worklist import display, services
 from worklist.forms import ContactForm, ExceptionForm
 from worklist.models import Item
-from worklist.queries import TABS, live_items, tab_counts, tab_q, worklist_order
+from worklist.queries import TABS, cached_tab_counts, live_items, tab_q, worklist_order
 from worklist.standing import standing_check_pumps
 
 PER_PAGE = 50
@@ -51,7 +51,7 @@ class WorklistView(ClinicAccessMixin, TemplateView):
         if tab not in TABS:
             tab = "open"
         items = live_items(self.clinic, self.today)
-        counts = tab_counts(items, self.request.user)
+        counts = cached_tab_counts(self.clinic, self.today, self.request.user)
         chosen = worklist_order(items.filter(tab_q(tab, self.request.user)))
         paginator = Paginator(chosen, PER_PAGE)
         paginator.count = counts[tab]  # already counted with the tabs: no second COUNT

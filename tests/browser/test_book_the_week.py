@@ -94,6 +94,26 @@ def test_staff_book_the_weeks_due_soon_pumps_in_one_pass(page, clinic, admin_use
     )
     assert booked[pumps[0].pk].assigned_to == manager
 
+    # One left to book: its own page proposes the manager's free slot; booking it on the
+    # manager's day away asks first, naming the absence.
+    page.goto(f"/patients/{pumps[1].patient_id}/")
+    page.get_by_role("link", name="Book appointment").click()
+    tuesday = monday + timedelta(days=1)
+    assert page.get_by_label("Date").input_value() == tuesday.isoformat()
+    assert page.get_by_label("Time").input_value() == "09:00"
+    assert f"Proposed: {dateformat.format(tuesday, 'D j M Y')} at 09:00" in page.locator("main").inner_text()
+    check_page(page, "booking-proposal")
+    page.get_by_label("Date").fill(thursday.isoformat())
+    page.get_by_role("button", name="Book appointment").click()
+    away = f"is away on {dateformat.format(thursday, 'D j M Y')}"
+    assert away in page.locator("main").inner_text()
+    screenshot(page, "booking-absent-member-tick-1366")
+    assert not serious_violations(page)
+    page.get_by_label(re.compile(f"{away}: book it anyway")).check()
+    page.get_by_role("button", name="Book appointment").click()
+    page.wait_for_url(re.compile(rf"/patients/{pumps[1].patient_id}/$"))
+    assert Appointment.objects.get(pump=pumps[1]).local_date == thursday
+
     # The sessions (admins) and absences pages, at both widths.
     page.get_by_role("link", name="Absences").first.click()
     page.wait_for_url(re.compile(r"/clinic/absences/$"))

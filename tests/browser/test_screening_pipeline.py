@@ -43,6 +43,8 @@ def test_a_manager_takes_a_candidate_from_referral_to_a_responder_trial(page, cl
     )
     login(page, manager.username)
     assert "waiting over 42 days for a first trial" in page.locator("#screening-heading").inner_text()
+    assert "SCR-OLD" in page.locator(".screening-today").inner_text()
+    screenshot(page, "screening-today-1366")
 
     page.get_by_role("link", name="Pipeline", exact=True).click()
     page.get_by_role("link", name="Add a candidate").click()
