@@ -124,7 +124,8 @@ class Item(models.Model):
         return {"clinic_id": self.clinic_id, "patient_id": self.pump.patient_id}
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} item #{self.pk}"
+        # The audit trail's words: no internal id (the entry names the patient).
+        return f"Worklist: {self.get_kind_display()}"
 
 
 class ContactAttempt(models.Model):

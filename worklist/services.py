@@ -72,7 +72,7 @@ def claim(item: Item, user, today: date, now: datetime | None = None) -> Outcome
         )
         ItemEvent.objects.create(item=item, action=ItemEvent.Action.CLAIMED, by=user, at=now)
         caseload_cache.changed(item.clinic_id)  # the tabs' cached counts
-        audit(item, user, {"state": [item.state, State.CLAIMED], "claimed_by": [None, member_name(user)]})
+        audit(item, user, {"state": [item.state, State.CLAIMED], "claimed_by": [None, str(user.pk)]})
     return Outcome(True, "You have claimed this item.")
 
 
@@ -93,7 +93,7 @@ def release(item: Item, user, *, may_release_others: bool, now: datetime | None 
         detail = "" if holder is None or holder.pk == user.pk else f"Released {member_name(holder)}'s claim."
         ItemEvent.objects.create(item=item, action=ItemEvent.Action.RELEASED, by=user, at=now, detail=detail)
         caseload_cache.changed(item.clinic_id)
-        audit(item, user, {"state": [State.CLAIMED, State.OPEN], "claimed_by": [member_name(holder), None]})
+        audit(item, user, {"state": [State.CLAIMED, State.OPEN], "claimed_by": [str(item.claimed_by_id), None]})
     return Outcome(True, "Released: the item is open again.")
 
 
@@ -149,9 +149,10 @@ def record_exception(
             user,
             {
                 "state": [item.state, State.EXCEPTED],
-                "exception_reason": [item.get_exception_reason_display() or None, str(label)],
+                # Raw values, as auditlog records a save: the audit trail shows them in words.
+                "exception_reason": [item.exception_reason or None, reason],
                 "exception_note": [item.exception_note or None, note],
-                "excepted_until": [day(item.excepted_until) or None, day(until)],
+                "excepted_until": [item.excepted_until.isoformat() if item.excepted_until else None, until.isoformat()],
             },
         )
     return Outcome(True, f"Exception recorded until {day(until)}.")

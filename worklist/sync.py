@@ -207,7 +207,10 @@ def sync_clinic(clinic: Clinic, now: datetime | None = None) -> dict:
     today = timezone.localtime(now, clinic.zone).date()
     with transaction.atomic():
         needed = needed_keys(clinic, today)
-        items = list(Item.objects.filter(clinic=clinic).exclude(state=State.RESOLVED))
+        # Only the columns the sync reads: a large caseload has tens of thousands of items.
+        fields = ("pump", "kind", "cycle_date", "state", "excepted_until", "escalated_at", "sort_rank", "sort_date")
+        unresolved = Item.objects.filter(clinic=clinic).exclude(state=State.RESOLVED)
+        items = list(unresolved.only(*fields, "claimed_by", "excepted_by"))
         by_key = {(i.pump_id, i.kind, i.cycle_date): i for i in items}
         cleared = [i for key, i in by_key.items() if key not in needed]
         expired = [

@@ -52,13 +52,13 @@ class WorklistView(ClinicAccessMixin, TemplateView):
             tab = "open"
         items = live_items(self.clinic, self.today)
         counts = cached_tab_counts(self.clinic, self.today, self.request.user)
-        chosen = worklist_order(items.filter(tab_q(tab, self.request.user)))
+        chosen = worklist_order(items.filter(tab_q(tab, self.request.user, self.today)))
         paginator = Paginator(chosen, PER_PAGE)
         paginator.count = counts[tab]  # already counted with the tabs: no second COUNT
         page = paginator.get_page(self.request.GET.get("page"))
         context.update(
             tab=tab,
-            tabs=[(key, label, counts[key]) for key, (label, _q) in TABS.items()],
+            tabs=[(key, label, counts[key]) for key, label in TABS.items()],
             rows=rows_for(page.object_list, self.clinic.zone),
             page_obj=page,
             is_paginated=page.has_other_pages(),
