@@ -25,7 +25,9 @@ class PipelineTable(ListTable):
         verbose_name=_("Candidate"),
         order_by=("patient__last_name", "patient__first_name"),
     )
-    stage = tables.Column(accessor="stage", verbose_name=_("Stage"), order_by=("stage_order", "referral_date"))
+    # Stage and cause read the record (their words with the closing reason or injury level):
+    # accessors without choices, so the row path's per-column shortcut applies (clinic/rows.py).
+    stage = tables.Column(accessor="stage_order", verbose_name=_("Stage"), order_by=("stage_order", "referral_date"))
     stage_date = tables.Column(accessor="stage_date", verbose_name=_("In stage since"))
     days_in_stage = tables.Column(accessor="days_in_stage", verbose_name=_("Days in stage"), order_by=("-stage_date",))
     referral_date = tables.Column(accessor="referral_date", verbose_name=_("Referred"))
@@ -33,7 +35,7 @@ class PipelineTable(ListTable):
         accessor="days_since_referral", verbose_name=_("Days since referral"), order_by=("-referral_date",)
     )
     last_trial = tables.Column(accessor="last_trial_at", verbose_name=_("Last trial"))
-    cause = tables.Column(accessor="cause", verbose_name=_("Cause"))
+    cause = tables.Column(accessor="pk", verbose_name=_("Cause"), order_by=("cause", "referral_date"))
     clinician = tables.Column(
         accessor="clinician",
         verbose_name=_("Clinician"),
