@@ -160,3 +160,22 @@ def test_managers_get_each_candidates_next_step_staff_do_not(client, manager, st
     client.force_login(staff)
     html = client.get(URL).content.decode()
     assert "Next step" not in html and reverse("trial_create", args=[scheduled.pk]) not in html
+
+
+def test_rows_and_exports_through_the_one_row_path(client, manager, cast):
+    """Every column takes the row path's shortcut, which writes what django-tables2 writes."""
+    import django_tables2
+
+    from dashboard.templatetags import dashboard
+    from tests.test_table_body import library_body
+
+    make_trial(cast["tried"], given_at=datetime(2026, 11, 2, 9, 0, tzinfo=ZoneInfo("Europe/London")))
+    client.force_login(manager)
+    table = client.get(URL).context["table"]
+    renderer = table.row_renderer(table)
+    assert [column.name for column in table.columns if renderer.cells.get(column.name) is None] == []
+    assert dashboard.table_rows(table).splitlines() == library_body(client.get(URL).context["table"]).splitlines()
+    export = client.get(URL, {"_export": "csv"})
+    assert export.status_code == 200
+    table = client.get(URL).context["table"]
+    assert list(table.as_values()) == list(django_tables2.Table.as_values(table))
