@@ -350,3 +350,13 @@ def test_implant_page_for_a_scheduled_candidate_only(clinic):
     assert implant_page_for(booked.patient) == reverse("candidate_implant", args=[booked.pk])
     assert implant_page_for(responder(clinic).patient) is None  # not scheduled yet
     assert implant_page_for(PatientFactory(clinic=clinic)) is None  # not a candidate
+
+
+def test_the_pump_create_page_sends_a_scheduled_candidate_to_the_implant_page(client, manager, clinic):
+    booked = scheduled(clinic)
+    client.force_login(manager)
+    url = reverse("pump_create", args=[booked.patient_id])
+    for response in (client.get(url), client.post(url, {})):
+        assert response.status_code == 302
+        assert response["Location"] == reverse("candidate_implant", args=[booked.pk])
+    assert not Pump.objects.exists()
