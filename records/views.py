@@ -20,7 +20,7 @@ from refills import services as refill_services
 from refills.forms import RefillForm
 from refills.models import Appointment, ProgramChange, Refill
 from refills.services import current_program
-from screening.implant import implant_page_for
+from screening.implant import pump_create_route
 
 AUDIT_ENTRIES_ON_PAGE = 5  # the latest changes; the rest on the history page (patient_history)
 MAX_RESERVOIR_ML = Decimal(100)  # PumpForm's upper bound, for checking a fill against a pump not yet valid
@@ -209,9 +209,12 @@ class PumpCreateView(ImplantFormsMixin, PatientMixin, TemplateView):
     template_name = "patients/pump_create.html"
 
     def refuse_if_implanted(self):
-        if (implant_page := implant_page_for(self.patient)) is not None:
-            # A candidate whose implant is scheduled: the implant page proposes the dose and moves the stage.
-            return redirect(implant_page)
+        if (route := pump_create_route(self.patient)) is not None:
+            # An open candidate: the implant page (implant scheduled) or the candidate page, never past the pipeline.
+            url, refusal = route
+            if refusal:
+                messages.error(self.request, refusal)
+            return redirect(url)
         current = self.patient.pumps.filter(status=Pump.Status.ACTIVE).first()
         if current is None:
             return None

@@ -116,6 +116,30 @@ def implant_page_for(patient) -> str | None:
     return reverse("candidate_implant", kwargs={"pk": candidate.pk}) if candidate else None
 
 
+def pump_create_route(patient) -> tuple[str, str | None] | None:
+    """Where the generic pump create page sends a patient who is an open candidate, with the
+    reason to show (None: not an open candidate, the generic page may implant). The implant
+    scheduled goes to the implant page (stage move, appointment, proposed dose); any other open
+    stage is refused with the candidate page: implanting a candidate goes through the pipeline."""
+    from django.urls import reverse
+
+    candidate = Candidate.objects.filter(patient=patient).exclude(stage__in=(Stage.IMPLANTED, Stage.CLOSED)).first()
+    if candidate is None:
+        return None
+    if candidate.stage == Stage.IMPLANT_SCHEDULED:
+        return reverse("candidate_implant", kwargs={"pk": candidate.pk}), None
+    return (
+        reverse("candidate_detail", kwargs={"pk": candidate.pk}),
+        str(
+            _(
+                "%(mrn)s is a candidate for a pump at the stage %(stage)s: the implant is booked and recorded "
+                "from the candidate page after a responder's screening trial."
+            )
+            % {"mrn": patient.mrn, "stage": candidate.stage_display}
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class Panel:
     """What the candidate page shows about the implant."""

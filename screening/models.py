@@ -157,6 +157,11 @@ class Candidate(models.Model):
         return label
 
     @property
+    def is_open(self) -> bool:
+        """Still in the pipeline (neither implanted nor closed)."""
+        return self.stage not in (Stage.IMPLANTED, Stage.CLOSED)
+
+    @property
     def stage_display(self) -> str:
         label = str(self.get_stage_display())
         if self.stage == Stage.CLOSED and self.closed_reason:

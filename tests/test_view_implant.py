@@ -360,3 +360,29 @@ def test_the_pump_create_page_sends_a_scheduled_candidate_to_the_implant_page(cl
         assert response.status_code == 302
         assert response["Location"] == reverse("candidate_implant", args=[booked.pk])
     assert not Pump.objects.exists()
+
+
+@pytest.mark.parametrize("stage", ["referred", "assessed", "trial_scheduled", "trial_done"])
+def test_the_pump_create_page_refuses_an_open_candidate_before_the_implant_is_scheduled(client, manager, clinic, stage):
+    candidate = responder(clinic, stage=stage)
+    client.force_login(manager)
+    url = reverse("pump_create", args=[candidate.patient_id])
+    post = client.post(url, implant_data(**{"implant-confirm_starting_dose": None}), follow=True)
+    assert post.redirect_chain[0] == (reverse("candidate_detail", args=[candidate.pk]), 302)
+    assert "the implant is booked and recorded from the candidate page" in post.content.decode()
+    assert client.get(url)["Location"] == reverse("candidate_detail", args=[candidate.pk])
+    assert not Pump.objects.exists()
+    candidate.refresh_from_db()
+    assert candidate.stage == stage
+
+
+def test_the_patient_page_offers_the_candidate_page_not_the_generic_implant(client, manager, clinic):
+    candidate = responder(clinic)
+    client.force_login(manager)
+    page = client.get(reverse("patient_detail", args=[candidate.patient_id])).content.decode()
+    assert reverse("pump_create", args=[candidate.patient_id]) not in page
+    assert "Candidate page (implant)" in page
+    candidate.stage, candidate.closed_reason = "closed", "declined"
+    candidate.save()
+    page = client.get(reverse("patient_detail", args=[candidate.patient_id])).content.decode()
+    assert reverse("pump_create", args=[candidate.patient_id]) in page  # closed: the generic page again
