@@ -9,6 +9,8 @@ from datetime import date
 from django.db import transaction
 
 from patients.models import Patient, Pump
+from refills import services as refill_services
+from refills.models import Appointment
 from screening import engine
 from screening.models import Candidate, ScreeningTrial, Stage, StageMove
 
@@ -79,13 +81,28 @@ def move_stage(candidate: Candidate, stage: str, *, on: date, by, closed_reason:
     candidate.stage_date = on
     candidate.closed_reason = closed_reason if stage == Stage.CLOSED else ""
     candidate.save(update_fields=["stage", "stage_date", "closed_reason", "updated_at"])
-    return StageMove.objects.create(
+    move = StageMove.objects.create(
         candidate=candidate,
         stage=stage,
         date=on,
         moved_by=by,
         closed_reason=candidate.closed_reason,
         note=note,
+    )
+    # Closing cancels the booked implant (in this transaction): the page says which.
+    move.cancelled_implants = []
+    if stage == Stage.CLOSED:
+        for appointment in scheduled_implants(candidate):
+            move.cancelled_implants.append(refill_services.cancel_appointment(appointment))
+    return move
+
+
+def scheduled_implants(candidate: Candidate) -> list[Appointment]:
+    """The candidate's implant appointments still scheduled (earliest first)."""
+    return list(
+        Appointment.objects.filter(
+            patient_id=candidate.patient_id, kind=Appointment.Kind.IMPLANT, status=Appointment.Status.SCHEDULED
+        ).order_by("local_date", "local_time", "pk")
     )
 
 

@@ -169,6 +169,9 @@ class StageMoveView(CandidateMixin, TemplateView):
         allowed = services.allowed_moves(self.candidate)
         return StageMoveForm(data, candidate=self.candidate, allowed=allowed, today=self.today)
 
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(scheduled_implants=services.scheduled_implants(self.candidate), **kwargs)
+
     def get(self, request, *args, **kwargs):
         return self.render_to_response(self.get_context_data(form=self.form()))
 
@@ -187,15 +190,16 @@ class StageMoveView(CandidateMixin, TemplateView):
             except services.StageMoveRefused as refused:
                 form.add_error("stage", str(refused))  # moved by someone else meanwhile
             else:
-                messages.success(
-                    request,
-                    _("%(mrn)s moved to %(stage)s on %(date)s.")
-                    % {
-                        "mrn": self.patient.mrn,
-                        "stage": Stage(move.stage).label.lower(),
-                        "date": display.day(move.date),
-                    },
-                )
+                text = _("%(mrn)s moved to %(stage)s on %(date)s.") % {
+                    "mrn": self.patient.mrn,
+                    "stage": Stage(move.stage).label.lower(),
+                    "date": display.day(move.date),
+                }
+                for appointment in move.cancelled_implants:
+                    text += " " + _("The implant booked for %(date)s was cancelled.") % {
+                        "date": display.day(appointment.local_date)
+                    }
+                messages.success(request, text)
                 return redirect("candidate_detail", pk=self.candidate.pk)
         messages.error(request, NOTHING_SAVED)
         return self.render_to_response(self.get_context_data(form=form))

@@ -99,3 +99,29 @@ def test_access(client, staff, outsider, candidate):
     assert move(client, candidate, stage="assessed").status_code == 404
     candidate.refresh_from_db()
     assert candidate.stage == Stage.REFERRED
+
+
+def test_closing_cancels_the_booked_implant_and_says_so_before_and_after(client, manager, clinic):
+    from datetime import time
+
+    from refills.models import Appointment
+    from tests.factories import AppointmentFactory
+
+    candidate = make_candidate(
+        clinic, stage=Stage.IMPLANT_SCHEDULED, referral_date=date(2026, 9, 1), stage_date=date(2026, 11, 20)
+    )
+    booked = AppointmentFactory(
+        patient=candidate.patient, kind="implant", local_date=date(2026, 12, 5), local_time=time(8, 30)
+    )
+    client.force_login(manager)
+    page = client.get(reverse("candidate_move", args=[candidate.pk])).content.decode()
+    assert "the implant booked for" in page and "Sat 5 Dec 2026</time> will be cancelled" in page
+    response = client.post(
+        reverse("candidate_move", args=[candidate.pk]),
+        {"stage": "closed", "date": "2026-11-25", "closed_reason": "declined", "note": ""},
+        follow=True,
+    )
+    assert "The implant booked for Sat 5 Dec 2026 was cancelled." in response.content.decode()
+    booked.refresh_from_db()
+    candidate.refresh_from_db()
+    assert (candidate.stage, booked.status) == (Stage.CLOSED, Appointment.Status.CANCELLED)
