@@ -24,36 +24,18 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from clinic.display import day, member_name, qty, signed_qty
+from clinic.scoping import scope_of
 
 EMPTY = "—"
 WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
-# Never shown: ids, the clinic (every entry of a page is the clinic's own), the patient (the
-# page's subject, or named in the "What" column of the clinic's trail), timestamps kept by
-# the database, the feed token's hash, and the pump columns derived from its events
-# (alarm date, refill due, first refill booked...: recomputed on every event, shown on the
-# patient page, and excluded from new entries by the audit options of Pump.clinic_scope).
-HIDDEN_FIELDS = frozenset(
-    {
-        "id",
-        "clinic",
-        "patient",
-        "created_at",
-        "updated_at",
-        "starts_at",
-        "token_hash",
-        "last_fetched_on",
-        "last_refill_date",
-        "alarm_date",
-        "empty_date",
-        "refill_due",
-        "due_soon_from",
-        "replacement_due",
-        "replacement_estimated",
-        "first_refill_booking",
-        "high_risk",
-    }
-)
+# Never shown on any model: ids, the clinic (every entry of a page is the clinic's own), the
+# patient (the page's subject, or named in the "What" column of the clinic's trail) and the
+# timestamps kept by the database. Each model's own columns left out of the trail (a pump's
+# derived dates and booking state, a feed's token hash...) are read from its audit
+# declaration (``clinic_scope``'s exclude_fields / include_fields), never repeated here: an
+# older entry recorded before a column was excluded does not show it either.
+HIDDEN_FIELDS = frozenset({"id", "clinic", "patient", "created_at", "updated_at"})
 SIGNED_FIELDS = frozenset({"residual_discrepancy_ml"})  # a discrepancy always carries its sign
 
 
@@ -153,9 +135,18 @@ def _empty(value) -> bool:
     return value is None or value in ("", "None")
 
 
+def _audited(model, name: str) -> bool:
+    """Whether the model's audit declaration records that field."""
+    scope = scope_of(model)
+    options = (scope.audit if scope is not None else None) or {}
+    if options.get("include_fields"):
+        return name in options["include_fields"]
+    return name not in options.get("exclude_fields", ())
+
+
 def _model_field(model, name: str):
     """The model's concrete field of that name, or None for what a clinician never sees."""
-    if model is None or name in HIDDEN_FIELDS:
+    if model is None or name in HIDDEN_FIELDS or not _audited(model, name):
         return None
     try:
         model_field = model._meta.get_field(name)
