@@ -1,4 +1,4 @@
-"""SQL-side status for pumps on a given date, matching refills.schedule exactly.
+"""SQL-side status for pumps on a given date, matching refills.schedule exactly (a test proves it).
 
 Status depends on the date, so it is never stored: the stored dates are compared
 with ``today`` in the query, so lists filter and sort in the database.
@@ -6,11 +6,10 @@ with ``today`` in the query, so lists filter and sort in the database.
 
 from datetime import date
 
-from django.apps import apps
 from django.db import models
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
 
-from refills import schedule
+from patients import pump_states as schedule  # the engine's names (refills.schedule re-exports them)
 
 
 class DaysFrom(models.Func):
@@ -137,7 +136,7 @@ class PumpQuerySet(models.QuerySet):
         count a whole caseload. NOT IN would hash every unfollowed patient of the
         installation in every query, even for a page of 50 (bench/FINDINGS.md).
         """
-        patients = apps.get_model("patients", "Patient").objects
+        patients = self.model._meta.get_field("patient").related_model.objects
         not_followed = patients.filter(pk=OuterRef("patient_id")).exclude(status="active")
         return self.filter(status="active").filter(~Exists(not_followed))
 
@@ -154,7 +153,9 @@ class PumpQuerySet(models.QuerySet):
 
     def with_status(self, today: date):
         """Annotate status, status_rank, days_to_due, booking and next appointment."""
-        appointment = apps.get_model("refills", "Appointment")
+        # The refill cycle's appointments, reached through their relation to the pump: this
+        # app names no model of the apps above it.
+        appointment = self.model._meta.get_field("appointments").related_model
         next_visit = appointment.objects.filter(pump=OuterRef("pk"), status="scheduled").order_by(
             "local_date", "local_time"
         )

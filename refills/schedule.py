@@ -17,18 +17,20 @@ from fractions import Fraction
 
 Number = Decimal | Fraction | int
 
-# Status names, most severe first; the order is the caseload's default sort.
-EMPTY = "empty"
-ALARMING = "alarming"
-OVERDUE = "overdue"
-DUE_SOON = "due_soon"
-OK = "ok"
-NO_FILL = "no_fill"  # a pump with no fill recorded: nothing can be projected
-STATUS_SEVERITY = {EMPTY: 0, ALARMING: 1, OVERDUE: 2, NO_FILL: 3, DUE_SOON: 4, OK: 5}
-
-BOOKED = "booked"
-BOOKED_LATE = "late"
-UNBOOKED = "unbooked"
+# The status and booking names are the record's vocabulary (patients.pump_states), shared
+# with the SQL encodings of Pump.objects.with_status; the engine re-exports them.
+from patients.pump_states import (  # noqa: E402, F401 (re-exported: the engine's public names)
+    ALARMING,
+    BOOKED,
+    BOOKED_LATE,
+    DUE_SOON,
+    EMPTY,
+    NO_FILL,
+    OK,
+    OVERDUE,
+    STATUS_SEVERITY,
+    UNBOOKED,
+)
 
 URGENT_REPLACEMENT_DAYS = 90
 
