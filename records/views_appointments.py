@@ -6,7 +6,7 @@ JavaScript needed). Bookings validate through AppointmentForm.
 """
 
 import csv
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 from django import forms
 from django.contrib import messages
@@ -14,7 +14,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect
-from django.utils import dateformat
+from django.utils import dateformat, timezone
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -85,13 +86,31 @@ class AppointmentCreateView(AppointmentFormView):
     def make_form(self, data=None, initial=None):
         check = scheduling_week.booking_check(self.clinic, self.today)
         return AppointmentForm(
-            data, initial=initial, patient=self.patient, today=self.today, check_working_day=True, booking_check=check
+            data,
+            initial=initial,
+            patient=self.patient,
+            today=self.today,
+            check_working_day=True,
+            booking_check=check,
+            without_pump=not self.has_pump,
         )
+
+    @cached_property
+    def has_pump(self) -> bool:
+        return self.patient.pumps.filter(status=Pump.Status.ACTIVE).exists()
+
+    def first_bookable_day(self, at: time) -> date:
+        """Today, unless ``at`` has already passed today in the clinic's zone (then tomorrow):
+        a proposal is never in the past."""
+        now = timezone.localtime(timezone=self.clinic.zone)
+        return self.today + timedelta(days=1) if now.date() == self.today and now.time() >= at else self.today
 
     def initial_values(self) -> dict:
         kind = self.request.GET.get("kind")
         if kind not in Appointment.Kind.values:
             kind = Appointment.Kind.REFILL
+        if not self.has_pump:
+            kind = Appointment.Kind.REVIEW  # nothing to refill or replace
         # The link's date (the worklist's, the patient page's, or the refill due of a
         # refill just saved), else the pump's refill due; either way the proposal is a
         # working day, not before today (refills.booking).
@@ -101,7 +120,9 @@ class AppointmentCreateView(AppointmentFormView):
             wanted = pump.refill_due if pump is not None and kind == Appointment.Kind.REFILL else None
         if kind == Appointment.Kind.REFILL and (slot := self.slot_proposal(wanted)) is not None:
             return slot
-        day = booking.proposed_booking_date(wanted, self.today, self.clinic.working_days)
+        day = booking.proposed_booking_date(
+            wanted, self.first_bookable_day(DEFAULT_APPOINTMENT_TIME), self.clinic.working_days
+        )
         return {
             "kind": kind,
             "local_date": day,
@@ -114,6 +135,15 @@ class AppointmentCreateView(AppointmentFormView):
         pump = self.patient.pumps.filter(status=Pump.Status.ACTIVE).first()
         due = pump.refill_due if pump is not None and pump.refill_due is not None else wanted
         proposal = scheduling_week.propose(self.clinic, self.today, due, self.patient.manager_id)
+        if (
+            proposal.fits
+            and proposal.start
+            and proposal.day == self.today
+            and self.first_bookable_day(proposal.start) != self.today
+        ):
+            # Today's slot has already begun: propose from tomorrow (never a time in the past).
+            tomorrow = self.today + timedelta(days=1)
+            proposal = scheduling_week.propose(self.clinic, tomorrow, due, self.patient.manager_id)
         if not proposal.fits:
             return None
         names = scheduling_week.member_names(self.clinic, [proposal.member_id])

@@ -293,7 +293,9 @@ class AppointmentForm(ClinicScopedForm):
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def __init__(self, *args, patient, check_working_day: bool = False, booking_check=None, **kwargs):
+    def __init__(
+        self, *args, patient, check_working_day: bool = False, booking_check=None, without_pump: bool = False, **kwargs
+    ):
         """``check_working_day``: the booking pages ask before booking on a day the clinic
         does not work (SPEC 9); the import and the demo record bookings made already.
         ``booking_check(day, time, member_id, kind)``: the page's other problems with a booking
@@ -310,6 +312,13 @@ class AppointmentForm(ClinicScopedForm):
         if "kind" in self.fields and self.instance.kind != Appointment.Kind.IMPLANT:
             # An implant is booked from the candidate's page (screening), which moves its stage.
             self.fields["kind"].choices = [c for c in self.fields["kind"].choices if c[0] != Appointment.Kind.IMPLANT]
+        if "kind" in self.fields and without_pump:
+            # A patient without an implanted pump (e.g. a candidate): a review only, never a refill.
+            self.fields["kind"].choices = [c for c in self.fields["kind"].choices if c[0] == Appointment.Kind.REVIEW]
+            self.fields["kind"].error_messages["invalid_choice"] = _(
+                "This patient has no implanted pump: choose the appointment kind Review (a refill or a "
+                "replacement needs a pump)."
+            )
         self.check_working_day = check_working_day
         self.booked_date = self.instance.local_date if self.instance.pk else None
         if check_working_day and self.is_bound:

@@ -534,3 +534,31 @@ def test_rescheduling_to_a_sunday_needs_the_tick(client, staff, pump):
     client.post(action_url("appointment_edit", appt), {**data, "confirm_non_working_day": "on"})
     appt.refresh_from_db()
     assert appt.local_date == date(2026, 3, 22)
+
+
+def test_a_patient_without_a_pump_is_offered_a_review_only(client, manager, clinic):
+    pumpless = PatientFactory(clinic=clinic, manager=manager)
+    client.force_login(manager)
+    page = client.get(book_url(pumpless, "?kind=refill")).content.decode()
+    assert 'value="review"' in page and 'value="refill"' not in page and 'value="replacement"' not in page
+    data = {"kind": "refill", "local_date": "2026-03-03", "local_time": "10:00", "assigned_to": "", "notes": ""}
+    response = client.post(book_url(pumpless), data)
+    assert response.status_code == 200
+    assert "This patient has no implanted pump: choose the appointment kind Review" in response.content.decode()
+    assert not Appointment.objects.filter(patient=pumpless).exists()
+    client.post(book_url(pumpless), {**data, "kind": "review"})
+    assert Appointment.objects.get(patient=pumpless).kind == "review"
+
+
+def test_the_proposal_is_never_a_time_already_past_today(client, manager, clinic):
+    pumpless = PatientFactory(clinic=clinic, manager=manager)
+    client.force_login(manager)
+    # 12:00 UTC on Monday 2 March (a working day): 09:00 has passed, so tomorrow is proposed.
+    with time_machine.travel("2026-03-02 12:00:00Z", tick=False):
+        client.force_login(manager)
+        form = client.get(book_url(pumpless)).context["form"]
+    assert form.initial["local_date"] == date(2026, 3, 3)
+    with time_machine.travel("2026-03-02 07:00:00Z", tick=False):
+        client.force_login(manager)
+        form = client.get(book_url(pumpless)).context["form"]
+    assert form.initial["local_date"] == date(2026, 3, 2)
