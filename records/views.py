@@ -344,11 +344,13 @@ class WalletCardView(PatientMixin, TemplateView):
     template_name = "patients/wallet_card.html"
 
     def get(self, request, *args, **kwargs):
-        log_export(self.clinic, request.user, what="wallet card", fmt="html", rows=1, patient=self.patient)
+        self.pump = self.active_pump()
+        if self.pump is not None:  # without a pump the page says so and shows no card: nothing exported
+            log_export(self.clinic, request.user, what="wallet card", fmt="html", rows=1, patient=self.patient)
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        pump = self.active_pump()
+        pump = self.pump
         return super().get_context_data(
             pump=pump, program=current_program(pump) if pump is not None else None, **kwargs
         )

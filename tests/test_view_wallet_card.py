@@ -66,11 +66,15 @@ def test_viewing_the_card_is_logged_as_an_export(client, staff, patient, clinic)
     assert entry.changes_dict["export"] == ["wallet card", "html, 1 rows"]
 
 
-def test_patient_without_pump_gets_a_card_without_pump_details(client, staff, clinic):
+def test_patient_without_pump_gets_no_card_and_no_link(client, staff, clinic):
     patient = PatientFactory(clinic=clinic)
     client.force_login(staff)
     html = client.get(reverse("wallet_card", args=[patient.pk])).content.decode()
-    assert "no implanted pump" in html and "Serial" not in html
+    assert "no implanted pump: there is no wallet card to print" in html
+    assert "I have an implanted baclofen pump" not in html and "Serial" not in html
+    assert not patient_history(clinic, patient).filter(action=LogEntry.Action.ACCESS).exists()
+    page = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    assert reverse("wallet_card", args=[patient.pk]) not in page
 
 
 def test_outsider_gets_404_and_nothing_is_logged(client, outsider, patient, clinic):
