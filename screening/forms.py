@@ -6,7 +6,7 @@ and number inputs, so it works without JavaScript.
 """
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django import forms
@@ -286,7 +286,7 @@ class TrialForm(forms.ModelForm):
         cleaned["given_at"] = given_at
 
     def clean_grid(self, cleaned):
-        before, after, seen_hours = {}, [], {}
+        before, after, seen_hours, missing_before = {}, [], {}, set()
         for group, _label in MuscleGroup.choices:
             if cleaned.get(f"mas_{group}_0"):
                 before[group] = cleaned[f"mas_{group}_0"]
@@ -323,8 +323,27 @@ class TrialForm(forms.ModelForm):
                 )
                 continue
             seen_hours[hours] = n
+            given_at = cleaned.get("given_at")
+            if given_at is not None and given_at + timedelta(hours=float(hours)) > self.now:
+                point = timezone.localtime(given_at + timedelta(hours=float(hours)), self.clinic.zone)
+                local_now = timezone.localtime(self.now, self.clinic.zone)
+                self.add_error(
+                    f"hours_{n}",
+                    _(
+                        "Time point %(n)s, %(hours)s hours after the dose, is %(when)s: later than now (%(now)s). "
+                        "Record its scores once they have been taken."
+                    )
+                    % {
+                        "n": n,
+                        "hours": qty(hours),
+                        "when": f"{day(point.date())} {point:%H:%M}",
+                        "now": f"{day(local_now.date())} {local_now:%H:%M}",
+                    },
+                )
+                continue
             for group in scores:
-                if group not in before:
+                if group not in before and group not in missing_before:
+                    missing_before.add(group)  # one message per group, however many time points score it
                     self.add_error(
                         f"mas_{group}_0",
                         _("%(group)s is scored after the dose: give its score before the dose too.")

@@ -121,3 +121,28 @@ def test_access(client, staff, outsider, candidate):
     assert client.get(url).status_code == 404
     assert client.post(url, grid_data()).status_code == 404
     assert not ScreeningTrial.objects.exists()
+
+
+def test_a_time_point_still_in_the_future_is_refused_naming_it(client, manager, candidate):
+    client.force_login(manager)
+    # Dose today at 09:30; now is 12:00: the 2-hour point (11:30) is past, the 4-hour one (13:30) is not.
+    response = client.post(
+        reverse("trial_create", args=[candidate.pk]), grid_data(trial_date="2026-11-25", trial_time="09:30")
+    )
+    form = response.context["form"]
+    assert "hours_2" not in form.errors
+    assert any(
+        "Time point 3, 4 hours after the dose, is Wed 25 Nov 2026 13:30: later than now" in e
+        for e in form.errors["hours_3"]
+    )
+    assert "hours_5" in form.errors
+    assert not ScreeningTrial.objects.exists()
+
+
+def test_a_group_scored_after_at_several_points_but_not_before_gets_one_message(client, manager, candidate):
+    client.force_login(manager)
+    response = client.post(
+        reverse("trial_create", args=[candidate.pk]), grid_data(mas_hip_flexors_r_3="2", mas_hip_flexors_r_5="2")
+    )
+    assert len(response.context["form"].errors["mas_hip_flexors_r_0"]) == 1
+    assert response.content.decode().count("Hip flexors, right is scored after the dose") == 2  # summary + field
