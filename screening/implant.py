@@ -321,6 +321,10 @@ def implant_from_candidate(candidate: Candidate, pump_form, fill_form, the_propo
         note=implanted_note(pump, fill.daily_dose_mcg, the_proposal),
     )
     appointment = implant_appointment(candidate)
+    pump.implant_booking = None  # (appointment, "completed" | "cancelled"), for the page's message
     if appointment is not None:
-        refill_services.complete_appointment(appointment)
+        if appointment.local_date <= pump.implant_date:
+            pump.implant_booking = (refill_services.complete_appointment(appointment), "completed")
+        else:  # booked for a later day than the implant: that booking will not happen
+            pump.implant_booking = (refill_services.cancel_appointment(appointment), "cancelled")
     return pump

@@ -151,6 +151,15 @@ class ImplantView(CandidateMixin, TemplateView):
                         "due": display.day(pump.refill_due) or "-",
                     },
                 )
+                if pump.implant_booking and pump.implant_booking[1] == "cancelled":
+                    messages.info(
+                        request,
+                        _("The implant booked for %(day)s was cancelled: the implant was recorded on %(implant)s.")
+                        % {
+                            "day": display.day(pump.implant_booking[0].local_date),
+                            "implant": display.day(pump.implant_date),
+                        },
+                    )
                 return redirect("patient_detail", pk=self.patient.pk)
         messages.error(request, _("Nothing was saved: please correct the fields marked below."))
         return self.render(pump_form, fill_form, confirm_form)
@@ -163,5 +172,6 @@ class ImplantView(CandidateMixin, TemplateView):
                 confirm_form=confirm_form,
                 proposal=self.the_proposal,
                 appointment=self.appointment,
+                booked_later=self.appointment is not None and self.appointment.local_date > self.today,
             )
         )

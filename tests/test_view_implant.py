@@ -386,3 +386,31 @@ def test_the_patient_page_offers_the_candidate_page_not_the_generic_implant(clie
     candidate.save()
     page = client.get(reverse("patient_detail", args=[candidate.patient_id])).content.decode()
     assert reverse("pump_create", args=[candidate.patient_id]) in page  # closed: the generic page again
+
+
+def test_an_implant_booked_for_a_later_day_is_flagged_and_its_booking_cancelled_when_recorded(client, manager, clinic):
+    booked = scheduled(clinic)
+    appointment = Appointment.objects.get(patient=booked.patient)
+    appointment.local_date = TODAY + timedelta(days=3)  # Thu 8 Jan 2026
+    appointment.save()
+    client.force_login(manager)
+    url = reverse("candidate_implant", args=[booked.pk])
+    page = client.get(url).content.decode()
+    assert "The implant is booked for Thu 8 Jan 2026: record it on the day." in page
+    response = client.post(url, implant_data(), follow=True)
+    assert "The implant booked for Thu 8 Jan 2026 was cancelled: the implant was recorded on Mon 5 Jan 2026." in (
+        response.content.decode()
+    )
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CANCELLED  # never "completed" ahead of its day
+    assert Pump.objects.get(patient=booked.patient).implant_date == TODAY
+
+
+def test_without_the_tick_the_error_summary_names_the_confirmation(client, manager, clinic):
+    booked = scheduled(clinic)
+    client.force_login(manager)
+    response = client.post(
+        reverse("candidate_implant", args=[booked.pk]), implant_data(**{"implant-confirm_starting_dose": None})
+    )
+    summary = response.content.decode().split('data-testid="error-summary"')[1].split("</div>")[0]
+    assert "Tick to confirm the starting daily dose" in summary
