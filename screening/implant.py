@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import dateformat
 from django.utils.translation import gettext_lazy as _
 
+from clinic.models import Membership
 from patients.forms import PumpForm
 from patients.models import Pump
 from refills import services as refill_services
@@ -305,6 +306,22 @@ def implanted_note(pump: Pump, dose: Decimal, the_proposal: engine.Proposal) -> 
     return note[:NOTE_LENGTH]
 
 
+def carry_clinician_over(candidate: Candidate) -> None:
+    """The candidate's clinician becomes the new pump patient's pump manager when the patient
+    has none and the clinician is a manager or an admin of the clinic (audited save)."""
+    patient = candidate.patient
+    if patient.manager_id is not None or candidate.clinician_id is None:
+        return
+    manages = Membership.objects.filter(
+        clinic_id=candidate.clinic_id,
+        user_id=candidate.clinician_id,
+        role__in=(Membership.Role.MANAGER, Membership.Role.ADMIN),
+    ).exists()
+    if manages:
+        patient.manager_id = candidate.clinician_id
+        patient.save(update_fields=["manager", "updated_at"])
+
+
 @transaction.atomic
 def implant_from_candidate(candidate: Candidate, pump_form, fill_form, the_proposal: engine.Proposal, *, by) -> Pump:
     """Save the pump with its first fill (valid forms, dose confirmed), move the candidate to
@@ -313,6 +330,7 @@ def implant_from_candidate(candidate: Candidate, pump_form, fill_form, the_propo
     fill = fill_form.save(commit=False)
     fill.performed_by = by
     pump = refill_services.implant(pump, fill)
+    carry_clinician_over(candidate)
     screening_services.move_stage(
         candidate,
         Stage.IMPLANTED,

@@ -414,3 +414,16 @@ def test_without_the_tick_the_error_summary_names_the_confirmation(client, manag
     )
     summary = response.content.decode().split('data-testid="error-summary"')[1].split("</div>")[0]
     assert "Tick to confirm the starting daily dose" in summary
+
+
+def test_the_candidates_clinician_becomes_the_pump_manager_when_none_is_set(client, manager, staff, clinic):
+    booked = scheduled(clinic, clinician=manager)
+    client.force_login(manager)
+    client.post(reverse("candidate_implant", args=[booked.pk]), implant_data())
+    booked.patient.refresh_from_db()
+    assert booked.patient.manager == manager
+    # A staff clinician is not a pump manager: the patient keeps none.
+    other = scheduled(clinic, clinician=staff)
+    client.post(reverse("candidate_implant", args=[other.pk]), implant_data(**{"pump-serial_number": "IMP2"}))
+    other.patient.refresh_from_db()
+    assert Pump.objects.filter(patient=other.patient).exists() and other.patient.manager is None
