@@ -11,16 +11,30 @@ auditlog's own ``get_field_value``, and the entry is made by auditlog's own
 ``LogEntry.objects.log_create`` (content type, representation, scope, correlation id, and
 the actor through ``clinic.audit.batched_entries``). tests/test_import_audit.py checks
 the entries against auditlog's own, field by field.
+
+On PostgreSQL (``copy_rows_ready``) the entries are not model objects: ``created_rows``
+makes the table rows ``log_create`` would store (the same values, the actor and the
+rest of auditlog's context read once from its ``pre_save`` on one unsaved entry) and
+``copy_entries`` writes them with COPY, row after row in the same order: a LogEntry
+object, its signals and ``get_db_prep_save`` per value were a quarter of a large
+import's time (bench/FINDINGS.md, issue 13, second pass).
 """
 
+import json
 from contextlib import contextmanager
 
+from auditlog.cid import get_cid
 from auditlog.context import disable_auditlog
 from auditlog.diff import get_field_value, get_fields_in_model
-from auditlog.models import LogEntry
+from auditlog.models import DEFAULT_OBJECT_REPR, LogEntry
 from auditlog.registry import auditlog
 from auditlog.signals import post_log, pre_log
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import connections
+from django.db.models import DateTimeField, JSONField, signals
+from django.utils import timezone
 from django.utils.encoding import smart_str
 
 
@@ -55,12 +69,121 @@ def created_changes(fields, instance) -> dict | None:
     return diff or None
 
 
+def value_reader(field):
+    """``lambda obj: get_field_value(obj, field)``, its branch chosen once per field
+    instead of once per value (the same steps, in auditlog's order)."""
+    if isinstance(field, DateTimeField | JSONField):
+        return lambda obj: get_field_value(obj, field)
+    if (
+        not settings.AUDITLOG_USE_FK_STRING_REPRESENTATION
+        and (field.one_to_one or field.many_to_one)
+        and hasattr(field, "rel_class")
+    ):
+        attname = field.get_attname()
+        return lambda obj: smart_str(getattr(obj, attname), strings_only=True)
+    name = field.name
+
+    def read(obj):
+        try:
+            value = getattr(obj, name)
+        except (ObjectDoesNotExist, AttributeError):
+            return get_field_value(obj, field)  # auditlog's default value
+        value = smart_str(value)
+        return str(value) if type(value).__name__ == "__proxy__" else value
+
+    return read
+
+
+def created_rows(model, fields, objects: list) -> list[list]:
+    """The LogEntry table rows (``ENTRY_COLUMNS``) that ``LogEntry.objects.log_create``
+    and auditlog's actor receiver (its ``pre_save`` on the entry) make for ``objects``
+    just created: content type, key, representation, changes, scope, correlation id,
+    actor and whatever else the auditlog context sets, and the time of the entry."""
+    # smart_str(old_value) once per field; smart_str of a str is that str.
+    readers = [(field.name, old_value, smart_str(old_value), value_reader(field)) for field, old_value in fields]
+    content_type_id = ContentType.objects.get_for_model(objects[0]).pk
+    # What the context's receivers set on an entry (actor, actor's email, address): the
+    # same for every entry of the import, so read once from one unsaved entry.
+    probe, plain = LogEntry(), LogEntry()
+    signals.pre_save.send(sender=LogEntry, instance=probe, raw=False, using="default", update_fields=None)
+    context = {name: getattr(probe, name) for name in ENTRY_COLUMNS if getattr(probe, name) != getattr(plain, name)}
+    context.pop("timestamp", None)
+    cid = get_cid()
+    action = LogEntry.Action.CREATE
+    rows = []
+    for instance in objects:
+        diff = {}
+        for name, old_value, old_text, read in readers:
+            new_value = read(instance)
+            if old_value != new_value:
+                diff[name] = (old_text, new_value if type(new_value) is str else smart_str(new_value))
+        if not diff:
+            continue
+        pk = instance.pk
+        try:
+            object_repr = smart_str(instance)
+        except ObjectDoesNotExist:
+            object_repr = DEFAULT_OBJECT_REPR
+        get_additional_data = getattr(instance, "get_additional_data", None)
+        entry = {
+            "content_type_id": content_type_id,
+            "object_pk": str(pk),
+            "object_id": pk if isinstance(pk, int) else None,
+            "object_repr": object_repr,
+            "serialized_data": None,
+            "action": action,
+            "changes_text": "",
+            "changes": json.dumps(diff),
+            "actor_id": None,
+            "cid": cid,
+            "remote_addr": None,
+            "remote_port": None,
+            "timestamp": timezone.now(),
+            "additional_data": json.dumps(get_additional_data()) if callable(get_additional_data) else None,
+            "actor_email": None,
+        }
+        entry.update(context)
+        rows.append([entry[name] for name in ENTRY_COLUMNS])
+    return rows
+
+
+# LogEntry's columns but its key (which the table's identity gives, row after row).
+ENTRY_COLUMNS = tuple(f.attname for f in LogEntry._meta.concrete_fields if f is not LogEntry._meta.pk)
+
+
+def copy_rows_ready(model, fields) -> bool:
+    """Whether ``log_created`` may write ``model``'s entries as table rows (COPY): on
+    PostgreSQL, for a model auditlog diffs field by field without serialized data, when
+    nothing listens to the entries' signals other than auditlog's context (pre_save)."""
+    return (
+        fields is not None
+        and connections[LogEntry.objects.db].vendor == "postgresql"
+        and not auditlog.get_serialize_options(model)["serialize_data"]
+        and not pre_log.has_listeners(model)
+        and not post_log.has_listeners(model)
+        and not signals.post_save.has_listeners(LogEntry)
+    )
+
+
+def copy_entries(rows: list[list]) -> None:
+    connection = connections[LogEntry.objects.db]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(LogEntry._meta.get_field(name).column) for name in ENTRY_COLUMNS)
+    statement = f"COPY {quote(LogEntry._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def log_created(model, objects: list) -> None:
     """Audit entries for ``objects`` of ``model`` just inserted: what auditlog's receiver
     writes for each save() that creates a row."""
     if not objects or not auditlog.contains(model):
         return
     fields = tracked_fields(model, objects[0])
+    if copy_rows_ready(model, fields):
+        copy_entries(created_rows(model, fields, objects))
+        return
     action = LogEntry.Action.CREATE
     for instance in objects:
         if fields is None:  # auditlog's own path, exactly
