@@ -19,6 +19,7 @@ from datetime import date
 from decimal import Decimal
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import dateformat
 from django.utils.translation import gettext_lazy as _
@@ -186,6 +187,15 @@ class ImplantAppointmentForm(AppointmentForm):
         self.fields["local_date"].label = _("Implant date")
         self.fields["local_time"].label = _("Time")
         self.fields["assigned_to"].label = _("Surgeon or clinician")
+        # Managers and admins only (one join: the role of this clinic's membership).
+        self.fields["assigned_to"].queryset = (
+            get_user_model()
+            .objects.filter(
+                memberships__clinic=self.clinic,
+                memberships__role__in=(Membership.Role.MANAGER, Membership.Role.ADMIN),
+            )
+            .order_by("last_name", "username")
+        )
 
 
 class ConfirmDoseForm(forms.Form):

@@ -49,8 +49,10 @@ class CandidateMixin(ClinicAccessMixin):
 
 
 class ImplantBookView(CandidateMixin, TemplateView):
-    """Book the implant appointment of a responder; the candidate moves to "implant scheduled"."""
+    """Book the implant appointment of a responder; the candidate moves to "implant scheduled".
+    Staff may book it (SPEC 6: staff book appointments); recording the implant is a manager's."""
 
+    role = Role.STAFF
     template_name = "screening/implant_book.html"
 
     def make_form(self, data=None, initial=None):

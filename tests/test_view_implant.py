@@ -123,10 +123,21 @@ def test_booking_refused(client, manager, clinic, case):
     assert response.context["messages"]
 
 
-def test_staff_may_not_book_an_implant(client, staff, clinic):
+def test_staff_book_an_implant_but_may_not_record_it(client, staff, manager, clinic):
     candidate = responder(clinic)
     client.force_login(staff)
-    assert client.get(reverse("candidate_implant_book", args=[candidate.pk])).status_code == 403
+    page = client.get(reverse("candidate_implant_book", args=[candidate.pk]))
+    assert page.status_code == 200
+    # "Surgeon or clinician": managers and admins only.
+    assert manager in page.context["form"].fields["assigned_to"].queryset
+    assert staff not in page.context["form"].fields["assigned_to"].queryset
+    response = client.post(
+        reverse("candidate_implant_book", args=[candidate.pk]),
+        {"local_date": "2026-01-14", "local_time": "08:30", "assigned_to": manager.pk, "notes": ""},
+    )
+    assert response.status_code == 302
+    assert Appointment.objects.get(patient=candidate.patient).created_by == staff
+    assert client.get(reverse("candidate_implant", args=[candidate.pk])).status_code == 403
 
 
 # Recording the implant -------------------------------------------------------------------------
@@ -330,7 +341,9 @@ def test_candidate_page_offers_the_next_implant_step_by_role(client, manager, st
     assert reverse("candidate_implant", args=[booked.pk]) in text and "Implant booked for" in text
     client.force_login(staff)
     text = client.get(reverse("candidate_detail", args=[ready.pk])).content.decode()
-    assert "100 mcg/day" in text and reverse("candidate_implant_book", args=[ready.pk]) not in text
+    assert "100 mcg/day" in text and reverse("candidate_implant_book", args=[ready.pk]) in text
+    text = client.get(reverse("candidate_detail", args=[booked.pk])).content.decode()
+    assert reverse("candidate_implant", args=[booked.pk]) not in text
 
 
 def test_implanted_candidate_page_links_the_titration(client, manager, clinic):

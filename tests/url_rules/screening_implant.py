@@ -1,10 +1,10 @@
 """Implant from a trial and titration reviews (issue 16 items 4, 5): everyone views the patient
-page; admins and managers book and record the implant and record titration reviews (clinical
-data, like refills and program changes); staff may not."""
+page; everyone books the implant (SPEC 6: staff book appointments); admins and managers record
+the implant and titration reviews (clinical data, like refills and program changes); staff may not."""
 
 from datetime import date, time
 
-from tests.url_rules import MANAGER, Rule
+from tests.url_rules import MANAGER, STAFF, Rule
 
 
 def extra_objects(clinic, objects):
@@ -24,7 +24,7 @@ def extra_objects(clinic, objects):
 
 
 RULES = {
-    "candidate_implant_book": Rule(MANAGER, MANAGER, {"pk": "implant_ready"}),
+    "candidate_implant_book": Rule(STAFF, STAFF, {"pk": "implant_ready"}),
     "candidate_implant": Rule(MANAGER, MANAGER, {"pk": "implant_booked"}),
     "titration_review_create": Rule(MANAGER, MANAGER, {"pk": "pump"}),
     "titration_review_edit": Rule(MANAGER, MANAGER, {"pk": "titration_review"}),
