@@ -30,6 +30,7 @@ from patients.querysets import DaysFrom, counting_status_q, head_q
 from refills import booking, dangers, schedule, services
 from refills.models import Appointment, Refill
 from reminders.models import Reminder
+from screening import pipeline as screening_pipeline
 from screening import today as screening_today
 from worklist import columns as worklist_columns
 from worklist import today as worklist_today
@@ -295,6 +296,17 @@ class CaseloadView(LoggedExportMixin, SingleTableMixin, ClinicFilterView):
 
     def get_table_data(self):
         return urgent_pages(self, super().get_table_data())
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # A search that finds no pump may be about a candidate (no pump yet): one count, then only.
+        form = self.filterset.form
+        search = form.cleaned_data.get("q", "") if form.is_valid() else ""
+        paginator = getattr(context.get("table"), "paginator", None)
+        if search and paginator is not None and paginator.count == 0:
+            context["candidates_matching"] = screening_pipeline.open_candidates_matching(self.clinic, search)
+            context["candidates_search"] = search
+        return context
 
 
 class OverdueView(LoggedExportMixin, SingleTableMixin, ClinicAccessMixin, TemplateView):

@@ -9,7 +9,7 @@ from clinic.display import member_name
 from clinic.widgets import OptionsSelect
 from screening import engine
 from screening.models import Cause, Stage
-from screening.pipeline import waiting_beyond_target_q
+from screening.pipeline import search_q, waiting_beyond_target_q
 
 # The stages a candidate can be listed in (an implanted one is a pump patient, not listed).
 STAGE_CHOICES = [(s, Stage(s).label) for s in engine.STAGES if s != engine.IMPLANTED]
@@ -34,6 +34,7 @@ class PipelineFilter(django_filters.FilterSet):
         null_label=_("Unassigned"),
         widget=OptionsSelect,
     )
+    q = django_filters.CharFilter(label=_("MRN or name"), method="filter_search", widget=forms.TextInput())
     waiting = django_filters.BooleanFilter(
         label=_("Waiting for a first trial beyond the target only"),
         method="filter_waiting",
@@ -61,6 +62,9 @@ class PipelineFilter(django_filters.FilterSet):
 
     def filter_stage(self, queryset, name, value):
         return queryset.filter(stage=value) if value else queryset
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(search_q(value)) if value else queryset
 
     def filter_waiting(self, queryset, name, value):
         return queryset.filter(waiting_beyond_target_q(self.clinic, self.today)) if value else queryset

@@ -18,6 +18,32 @@ STAGE_ORDER = Case(
 )
 
 
+def search_q(value: str, prefix: str = "patient__") -> Q:
+    """Every word must match the MRN, first or last name ("Smith, Ann" works), as the caseload's search."""
+    q = Q()
+    for word in value.replace(",", " ").split():
+        q &= (
+            Q(**{f"{prefix}mrn__icontains": word})
+            | Q(**{f"{prefix}first_name__icontains": word})
+            | Q(**{f"{prefix}last_name__icontains": word})
+        )
+    return q
+
+
+def open_candidates_matching(clinic, value: str) -> int:
+    """How many candidates of the pipeline's open stages match a search (one count query):
+    the caseload's search, when it finds no pump, points to them."""
+    if not value.strip():
+        return 0
+    return (
+        Candidate.objects.filter(clinic=clinic)
+        .in_pipeline()
+        .exclude(stage=engine.CLOSED)
+        .filter(search_q(value))
+        .count()
+    )
+
+
 def pipeline(clinic, today: date):
     """The clinic's candidates in the pipeline (never an implanted pump patient), with
     ``days_in_stage``, ``days_since_referral`` and ``stage_order``, by stage then referral."""

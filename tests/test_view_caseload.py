@@ -258,3 +258,19 @@ def test_every_cell_names_its_column_for_narrow_screens(client, staff, caseload)
 def test_today_heading_uses_the_one_date_format(client, staff):
     client.force_login(staff)
     assert "<h1>Today, Wed 1 Apr 2026</h1>" in client.get("/").content.decode()
+
+
+def test_a_search_finding_no_pump_points_to_matching_candidates(client, staff, clinic, caseload):
+    from tests.screening_data import make_candidate
+
+    make_candidate(clinic, mrn="CAND0005")
+    client.force_login(staff)
+    response = client.get(URL, {"q": "CAND0005"})
+    html = response.content.decode()
+    assert "No pumps match; 1 candidate in the screening pipeline matches" in html
+    assert '/screening/?q=CAND0005"' in html
+    pipeline = client.get("/screening/", {"q": "CAND0005"})
+    assert [c.patient.mrn for c in pipeline.context["table"].data] == ["CAND0005"]
+    # A search that finds pumps does not count candidates.
+    assert "candidates_matching" not in client.get(URL, {"q": "LATE1"}).context
+    assert "screening pipeline" not in client.get(URL, {"q": "NOBODY"}).content.decode()
