@@ -12,6 +12,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BooleanField, Case, Count, ExpressionWrapper, F, OuterRef, Q, Subquery, Value, When
 from django.shortcuts import redirect
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -30,6 +31,7 @@ from patients.querysets import DaysFrom, counting_status_q, head_q
 from refills import booking, dangers, schedule, services
 from refills.models import Appointment, Refill
 from reminders.models import Reminder
+from scheduling import week as scheduling_week
 from screening import pipeline as screening_pipeline
 from screening import today as screening_today
 from worklist import columns as worklist_columns
@@ -325,7 +327,7 @@ class OverdueView(LoggedExportMixin, SingleTableMixin, ClinicAccessMixin, Templa
         sequence = list(OverdueTable._meta.sequence)
         sequence[sequence.index("book") + 1 : sequence.index("book") + 1] = ["owner", "last_contact"]
         return {
-            "booking_date": first_working_day(self.today, self.clinic.working_days),
+            "booking_date": self.booking_date,
             "extra_columns": worklist_columns.owner_columns(self.clinic.zone),
             "sequence": sequence,
         }
@@ -337,8 +339,13 @@ class OverdueView(LoggedExportMixin, SingleTableMixin, ClinicAccessMixin, Templa
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["booking_date"] = first_working_day(self.today, self.clinic.working_days)
+        context["booking_date"] = self.booking_date
         return context
+
+    @cached_property
+    def booking_date(self):
+        """What the booking form proposes for an overdue pump (scheduling.week, one function)."""
+        return scheduling_week.first_booking_day(self.clinic, self.today)
 
 
 class ReplacementsView(LoggedExportMixin, SingleTableMixin, ClinicFilterView):

@@ -8,7 +8,7 @@ dose, a compounded concentration, a concentration change) need an explicit tick.
 from decimal import Decimal
 
 from django import forms
-from django.utils import dateformat
+from django.utils import dateformat, timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.fields import MemberChoiceField
@@ -328,6 +328,7 @@ class AppointmentForm(ClinicScopedForm):
 
     def clean(self):
         cleaned = super().clean()
+        self._check_time_passed(cleaned)
         if self.check_working_day:
             self._check_working_day(cleaned)
         if self.booking_check is not None:
@@ -358,6 +359,24 @@ class AppointmentForm(ClinicScopedForm):
                     field,
                     _("%(problem)s. Choose another, or tick '%(problem)s: book it anyway'.") % {"problem": message},
                 )
+
+    def _check_time_passed(self, cleaned):
+        """A new date and time today that has already passed (clinic-local) is refused: a
+        scheduled appointment is never in the past. An unchanged booking is left alone."""
+        day, start = cleaned.get("local_date"), cleaned.get("local_time")
+        if day != self.today or start is None:
+            return
+        if self.instance.pk and (day, start) == (self.booked_date, self.instance.local_time):
+            return
+        now = timezone.localtime(timezone=self.clinic.zone)
+        if now.date() == day and start <= now.time():
+            self.add_error(
+                "local_time",
+                _(
+                    "The time, %(time)s, has already passed today (it is %(now)s now): choose a later time or another day."
+                )
+                % {"time": f"{start:%H:%M}", "now": f"{now:%H:%M}"},
+            )
 
     def _check_working_day(self, cleaned):
         """A new date on a day the clinic does not work needs the tick that names that date."""

@@ -22,7 +22,7 @@ from refills import services
 from refills.booking import MAX_BOOKING_DAYS, working_days_text
 from refills.models import Appointment
 from scheduling import capacity
-from scheduling.week import full_window, load_week, session_rows, window_for
+from scheduling.week import clinic_now, full_window, load_week, session_rows, window_for
 
 # A week of pumps is one page: beyond this the page asks for a shorter list (never a timeout).
 MAX_ROWS = 500
@@ -77,11 +77,12 @@ def propose_rows(clinic, today: date, monday: date, pumps=None) -> list[Row]:
     """The week's pumps, each with the SPEC 9 proposal; proposals do not share a slot."""
     pumps = list(due_pumps(clinic, today, monday)[:MAX_ROWS] if pumps is None else pumps)
     sessions = session_rows(clinic)
+    now = clinic_now(clinic, today)  # today's slots that have begun are not proposed
     first, last = window_for(today, [p.refill_due for p in pumps])
-    rows = _proposed(load_week(clinic, first, last, sessions=sessions), pumps, today)
+    rows = _proposed(load_week(clinic, first, last, sessions=sessions, now=now), pumps, today)
     if sessions and any(row.day > last for row in rows) and last < full_window(today)[1]:
         # A proposal past the days read: read every bookable day and propose again.
-        rows = _proposed(load_week(clinic, *full_window(today), sessions=sessions), pumps, today)
+        rows = _proposed(load_week(clinic, *full_window(today), sessions=sessions, now=now), pumps, today)
     return rows
 
 
@@ -105,7 +106,7 @@ def _proposed(week: capacity.ClinicWeek, pumps, today: date) -> list[Row]:
     return rows
 
 
-DEFAULT_TIME = time(9, 0)
+DEFAULT_TIME = capacity.DEFAULT_TIME
 
 
 def member_choices(clinic) -> dict[int, str]:
@@ -122,6 +123,7 @@ def check_rows(clinic, today: date, rows: list[Row], members: dict[int, str]) ->
     """
     booking = [row for row in rows if not row.skip]
     limit = today + timedelta(days=MAX_BOOKING_DAYS)
+    now = clinic_now(clinic, today)
     for row in booking:
         row.errors, row.problems = {name: list(found) for name, found in row.input_errors.items()}, []
         if row.day is None:
@@ -133,6 +135,12 @@ def check_rows(clinic, today: date, rows: list[Row], members: dict[int, str]) ->
             row.add_error("date", _("Appointments can be booked at most two years ahead."))
         if row.start is None and "time" not in row.errors:
             row.add_error("time", _("Enter a time."))
+        elif row.day == today and now is not None and row.start <= now.time() and "date" not in row.errors:
+            row.add_error(
+                "time",
+                _("This time has already passed today (it is %(now)s now): choose a later time or another day.")
+                % {"now": f"{now:%H:%M}"},
+            )
         if row.member_id is not None and row.member_id not in members and "member" not in row.errors:
             row.add_error("member", _("Choose a member of this clinic."))
         if row.pump.first_refill_booking is not None:

@@ -104,6 +104,9 @@ class Proposal:
         return self.session_id is not None
 
 
+# The time of a proposal without a session slot (a clinic with no sessions).
+DEFAULT_TIME = time(9, 0)
+
 # Problems a booking may have; the form asks for a confirmation naming each.
 NON_WORKING_DAY = "non_working_day"
 FULL_SESSION = "full_session"
@@ -129,6 +132,9 @@ class ClinicWeek:
     sessions: Iterable[Session]
     absences: Iterable[Absence] = ()
     booked: Iterable[Booked] = ()
+    # The clinic-local time now (naive): the slots of its day starting at or before it have
+    # passed, and are never free (a proposal is never in the past). None: no slot has passed.
+    now: datetime | None = None
     _free: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self):
@@ -174,6 +180,8 @@ class ClinicWeek:
                 if not free:
                     break
                 free.remove(min(free, key=lambda slot, item=item: _fit_rank(slot, item)))
+            if self.now is not None and day == self.now.date():
+                free = [slot for slot in free if slot.start > self.now.time()]
             self._free[day] = sorted(free, key=lambda slot: (slot.start, slot.session_id))
         return self._free[day]
 
@@ -221,7 +229,7 @@ class ClinicWeek:
 
     def _propose(self, refill_due: date | None, today: date, manager_id: int | None) -> Proposal:
         if not self.has_sessions:
-            day = proposed_booking_date(refill_due, today, self.working)
+            day = proposed_booking_date(refill_due, self._first_day(today), self.working)
             return Proposal(day, None, None, late=refill_due is not None and day > refill_due)
         limit = today + timedelta(days=MAX_BOOKING_DAYS)
         if refill_due is not None and refill_due >= today:
@@ -245,8 +253,15 @@ class ClinicWeek:
                 return self._proposal(slot, refill_due)
             day += timedelta(days=1)
         # Every slot within the booking limit is taken: the working day alone, a person decides.
-        day = proposed_booking_date(refill_due, today, self.working)
+        day = proposed_booking_date(refill_due, self._first_day(today), self.working)
         return Proposal(day, None, None, late=refill_due is not None and day > refill_due)
+
+    def _first_day(self, today: date) -> date:
+        """The first day a proposal without a session slot (booked at DEFAULT_TIME) may take:
+        today, unless that time has passed today."""
+        if self.now is not None and self.now.date() == today and self.now.time() >= DEFAULT_TIME:
+            return today + timedelta(days=1)
+        return today
 
     @staticmethod
     def _proposal(slot: Slot, refill_due: date | None) -> Proposal:

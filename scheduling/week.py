@@ -6,9 +6,10 @@ The public surface for pages and commands: ``load_week`` for a window of days,
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic import display
@@ -51,17 +52,27 @@ def booked_rows(clinic, first_day: date, last_day: date, exclude_ids=()) -> list
     return [capacity.Booked(*row) for row in rows]
 
 
-def load_week(clinic, first_day: date, last_day: date, *, exclude_ids=(), sessions=None) -> capacity.ClinicWeek:
+def clinic_now(clinic, today: date) -> datetime | None:
+    """The clinic-local time now (naive) while it is still ``today`` there, else None (a
+    ``today`` of another day, e.g. ``refill_plan --as-of``: no slot of it has passed)."""
+    now = timezone.localtime(timezone=clinic.zone)
+    return now.replace(tzinfo=None) if now.date() == today else None
+
+
+def load_week(
+    clinic, first_day: date, last_day: date, *, exclude_ids=(), sessions=None, now=None
+) -> capacity.ClinicWeek:
     """The clinic's week with the bookings and absences of ``first_day`` to ``last_day``.
 
     Days outside the window read as free of bookings: ask only about days inside it.
+    ``now`` (clinic_now): today's slots up to it have passed and are not free.
     """
     sessions = session_rows(clinic) if sessions is None else sessions
     absences = absence_rows(clinic, first_day, last_day)
     if not sessions:  # no slots to fill: the bookings do not matter
-        return capacity.ClinicWeek(clinic.working_days, (), absences)
+        return capacity.ClinicWeek(clinic.working_days, (), absences, now=now)
     return capacity.ClinicWeek(
-        clinic.working_days, sessions, absences, booked_rows(clinic, first_day, last_day, exclude_ids)
+        clinic.working_days, sessions, absences, booked_rows(clinic, first_day, last_day, exclude_ids), now=now
     )
 
 
@@ -76,15 +87,23 @@ def full_window(today: date) -> tuple[date, date]:
 
 
 def propose(clinic, today: date, refill_due: date | None, manager_id: int | None) -> capacity.Proposal:
-    """The SPEC 9 proposal for one pump (a booking page)."""
+    """The SPEC 9 proposal for one pump (a booking page, the overdue list's "Book refill"):
+    never a slot that has already begun (clinic-local now)."""
     sessions = session_rows(clinic)
+    now = clinic_now(clinic, today)
     first, last = window_for(today, [refill_due])
-    week = load_week(clinic, first, last, sessions=sessions)
+    week = load_week(clinic, first, last, sessions=sessions, now=now)
     proposal = week.propose(refill_due, today, manager_id)
     if week.has_sessions and (not proposal.fits or proposal.day > last) and last < full_window(today)[1]:
-        week = load_week(clinic, *full_window(today), sessions=sessions)
+        week = load_week(clinic, *full_window(today), sessions=sessions, now=now)
         proposal = week.propose(refill_due, today, manager_id)
     return proposal
+
+
+def first_booking_day(clinic, today: date) -> date:
+    """The day "Book refill" proposes for a pump already past its refill due (the overdue
+    list says it): the first free slot from now, as the booking form's ``propose``."""
+    return propose(clinic, today, None, None).day
 
 
 def present(clinic, user_id: int | None, day: date) -> int | None:

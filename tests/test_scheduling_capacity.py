@@ -3,7 +3,7 @@
 Calendar: Mon 23 Mar 2026 ... Fri 27, Sat 28, Sun 29, Mon 30 Mar 2026.
 """
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from scheduling.capacity import (
     FULL_SESSION,
@@ -256,3 +256,24 @@ def test_a_clinic_slot_goes_to_the_manager_unless_away_busy_in_their_session_or_
     away = week([clinic_thursday()], absences=[Absence(BEN, THU, THU)])
     assert away.propose(refill_due=THU, today=MON, manager_id=BEN).assignee is None
     assert week([]).propose(refill_due=THU, today=MON, manager_id=BEN).assignee == BEN
+
+
+# Now: today's slots that have begun are never proposed
+
+
+def test_todays_slots_that_have_begun_are_not_free():
+    at_9_15 = ClinicWeek(MON_FRI, [ann_tuesday(3)], now=datetime.combine(TUE, time(9, 15)))
+    assert [s.start for s in at_9_15.free_slots(TUE)] == [NINE_30, TEN]
+    assert at_9_15.propose(TUE, TUE, ANN).start == NINE_30
+    assert at_9_15.capacity(TUE) == 3  # the day's capacity is unchanged; only proposals skip
+
+
+def test_a_session_over_today_proposes_the_next_session_day_late():
+    evening = ClinicWeek(MON_FRI, [ann_tuesday(2)], now=datetime.combine(TUE, time(20, 20)))
+    proposal = evening.propose(TUE, TUE, ANN)
+    assert (proposal.day, proposal.start, proposal.late) == (TUE + timedelta(days=7), NINE, True)
+
+
+def test_without_sessions_the_proposal_is_tomorrow_once_nine_has_passed():
+    assert ClinicWeek(MON_FRI, [], now=datetime.combine(MON, time(8, 59))).propose(None, MON).day == MON
+    assert ClinicWeek(MON_FRI, [], now=datetime.combine(MON, time(9, 0))).propose(None, MON).day == TUE

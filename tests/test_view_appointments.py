@@ -562,3 +562,17 @@ def test_the_proposal_is_never_a_time_already_past_today(client, manager, clinic
         client.force_login(manager)
         form = client.get(book_url(pumpless)).context["form"]
     assert form.initial["local_date"] == date(2026, 3, 2)
+
+
+def test_a_time_already_past_today_is_refused_naming_the_time(client, staff, patient):
+    # 12:00 UTC = 12:00 in London on Monday 2 March 2026.
+    with time_machine.travel("2026-03-02 12:00:00Z", tick=False):
+        client.force_login(staff)
+        data = {"kind": "review", "local_date": "2026-03-02", "local_time": "11:30"}
+        response = client.post(book_url(patient), data)
+        assert response.status_code == 200
+        assert "The time, 11:30, has already passed today (it is 12:00 now)" in response.content.decode()
+        assert "local_time" in response.context["form"].errors
+        assert not Appointment.objects.filter(patient=patient).exists()
+        client.post(book_url(patient), {**data, "local_time": "12:30"})
+    assert Appointment.objects.get(patient=patient).local_time == time(12, 30)

@@ -226,3 +226,18 @@ def test_without_sessions_proposals_step_half_an_hour_and_skip_an_absent_manager
     ]
     assert client.post(reverse("book_week"), post_data(page, action="confirm")).status_code == 302
     assert Appointment.objects.get(pump=away).assigned_to is None
+
+
+def test_todays_session_that_has_begun_is_not_proposed_and_a_past_time_today_is_refused(client, staff, clinic, week):
+    # 12:00 on Monday 2 Mar: a clinic session at 09:00 today has begun, so the overdue pump
+    # gets the manager's Tuesday slot, not 09:00 today.
+    RefillSession.objects.create(clinic=clinic, member=None, weekday=0, start_time=time(9), slots=4)
+    client.force_login(staff)
+    response = client.get(reverse("book_week"))
+    overdue = next(row for row in response.context["rows"] if row.pump == week["overdue"])
+    assert overdue.day != date(2026, 3, 2)
+    key = str(week["overdue"].pk)
+    data = post_data(response, **{f"date-{key}": "2026-03-02", f"time-{key}": "11:30"})
+    response = client.post(reverse("book_week"), data)
+    assert "This time has already passed today (it is 12:00 now)" in response.content.decode()
+    assert not Appointment.objects.filter(local_date=date(2026, 3, 2)).exists()

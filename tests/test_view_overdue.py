@@ -87,12 +87,16 @@ def test_shows_phone_risk_and_booking_state(client, staff, worklist):
 
 @pytest.mark.urls(__name__)
 def test_book_refill_opens_the_booking_form_for_the_patient_on_today_if_a_working_day(client, staff, worklist):
-    client.force_login(staff)
-    html = client.get(URL).content.decode()
     patient = worklist["empty"].patient
     book = reverse("appointment_create", kwargs={"pk": patient.pk})
+    with time_machine.travel("2026-04-01 07:00:00Z", tick=False):  # 08:00 in London, before 09:00
+        client.force_login(staff)
+        html = client.get(URL).content.decode()
     assert f'href="{book}?kind=refill&amp;date=2026-04-01"' in html  # Wednesday: today
     assert html.count(">Book refill<") == 4
+    client.force_login(staff)
+    html = client.get(URL).content.decode()  # 11:00: today's 09:00 has passed, so Thursday
+    assert f'href="{book}?kind=refill&amp;date=2026-04-02"' in html
 
 
 @pytest.mark.urls(__name__)
@@ -159,4 +163,21 @@ def test_worklist_reads_in_the_clinics_words(client, staff, worklist):
     assert (
         '<span class="badge badge-late">Booked late</span> <span class="next-visit">Fri 3 Apr 2026 09:30</span>' in html
     )
-    assert "proposes Wed 1 Apr 2026 (today)" in html
+    assert "proposes Thu 2 Apr 2026, the first free refill slot from now" in html
+
+
+def test_the_overdue_lists_proposed_date_is_the_booking_forms(client, staff, clinic):
+    """One function: "Book refill proposes <date>" equals the form's proposal; today's session
+    that has begun (11:00 in London, session at 09:00 on Wednesdays) is not proposed."""
+    from datetime import time
+
+    from scheduling.models import RefillSession
+
+    pump = pump_with_status(clinic, schedule.OVERDUE, mrn="LATE9")
+    RefillSession.objects.create(clinic=clinic, member=None, weekday=2, start_time=time(9), slots=4)
+    RefillSession.objects.create(clinic=clinic, member=None, weekday=4, start_time=time(9), slots=4)
+    client.force_login(staff)
+    listed = client.get(URL).context["booking_date"]
+    url = reverse("appointment_create", kwargs={"pk": pump.patient_id}) + "?kind=refill"
+    form = client.get(url).context["form"]
+    assert listed == form.initial["local_date"] == date(2026, 4, 3)

@@ -133,7 +133,7 @@ def test_manager_buttons_only_for_managers(client, staff, manager, pump):
     html = text(page(client, staff, pump))
     assert not any(url in html for url in manager_only)
     assert reverse("wallet_card", args=[pump.patient.pk]) in html
-    assert f"{reverse('appointment_create', args=[pump.patient.pk])}?kind=refill&amp;date=2026-03-25" in html
+    assert f'{reverse("appointment_create", args=[pump.patient.pk])}?kind=refill"' in html  # the form proposes
     html = text(page(client, manager, pump))
     assert all(url in html for url in manager_only)
 
