@@ -1,9 +1,11 @@
 """Seed synthetic clinics fast: bulk inserts only, no per-row save().
 
-The stored schedule columns (alarm, empty, refill due, due soon, replacement due) are
-computed with the app's own engine (refills.schedule), so every pump's status and
-booking in SQL is exactly what the app would have stored. Names and numbers are
-invented (MRN B<size>-...); nothing resembles a real patient.
+What is seeded (invented names, MRNs, pump models, programs, fill dates relative to
+today, statuses, appointments) is the one synthetic-data plan, demo/plan.py (the
+``bulk_*`` functions and their weights); this module is its bulk writer. The stored
+schedule columns (alarm, empty, refill due, due soon, replacement due) are computed with
+the app's own engine (refills.schedule, through the plan), so every pump's status and
+booking in SQL is exactly what the app would have stored.
 """
 
 import random
@@ -19,6 +21,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from clinic.models import Clinic, Membership
+from demo import plan
 from patients.models import Patient, Pump, PumpModel
 from refills import schedule
 from refills.models import Appointment, ProgramChange, Refill
@@ -26,83 +29,7 @@ from refills.services import store_first_refill_booking
 
 PASSWORD = "bench-password-2026"  # noqa: S105 (invented, local benchmark only)
 BATCH = 5000
-FIRST_NAMES = [
-    "Ada",
-    "Ben",
-    "Cara",
-    "Dev",
-    "Eli",
-    "Fay",
-    "Gus",
-    "Hana",
-    "Ivo",
-    "Jo",
-    "Kai",
-    "Lea",
-    "Max",
-    "Nia",
-    "Oto",
-    "Pia",
-    "Quin",
-    "Rae",
-    "Sol",
-    "Tam",
-    "Uma",
-    "Vic",
-    "Wen",
-    "Xan",
-    "Yu",
-    "Zoe",
-]
-LAST_NAMES = [
-    "Archer",
-    "Baker",
-    "Carter",
-    "Dalton",
-    "Ellis",
-    "Foster",
-    "Grant",
-    "Hughes",
-    "Irving",
-    "Jensen",
-    "Keller",
-    "Lowe",
-    "Mercer",
-    "Nolan",
-    "Oakes",
-    "Price",
-    "Quigley",
-    "Reed",
-    "Shaw",
-    "Turner",
-    "Upton",
-    "Vance",
-    "Walsh",
-    "Young",
-    "Zeller",
-]
-# Status mix of a large caseload on the day of the run.
-STATUS_WEIGHTS = {
-    schedule.OK: 68,
-    schedule.DUE_SOON: 16,
-    schedule.OVERDUE: 9,
-    schedule.ALARMING: 3,
-    schedule.EMPTY: 1,
-    schedule.NO_FILL: 1,
-}
-MODEL_WEIGHTS = {
-    "synchromed-ii-20": 30,
-    "synchromed-ii-40": 36,
-    "prometra-ii-20": 12,
-    "prometra-ii-40": 16,
-    "other": 6,
-}
-PATIENT_STATUS_WEIGHTS = {"active": 95, "inactive": 2, "deceased": 2, "transferred": 1}
 RICH_HISTORY_REFILLS = 24  # the patient whose page is measured has years of fills
-
-
-def pick(rng: random.Random, weights: dict):
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
 @dataclass
@@ -171,9 +98,9 @@ def make_users(clinic: Clinic, size: int, password_hash: str, load_users: int) -
         for n in range(count):
             user = user_model(
                 username=f"{clinic.slug}-{prefix}-{n:02d}",
-                first_name=FIRST_NAMES[n % len(FIRST_NAMES)],
-                last_name=f"{LAST_NAMES[n % len(LAST_NAMES)]}{prefix.title()}",
-                email=f"{clinic.slug}-{prefix}-{n:02d}@example.invalid",
+                first_name=plan.FIRST_NAMES[n % len(plan.FIRST_NAMES)],
+                last_name=f"{plan.LAST_NAMES[n % len(plan.LAST_NAMES)]}{prefix.title()}",
+                email=f"{clinic.slug}-{prefix}-{n:02d}@{plan.EMAIL_DOMAIN}",
                 password=password_hash,
             )
             users.append((prefix, role, user))
@@ -185,38 +112,20 @@ def make_users(clinic: Clinic, size: int, password_hash: str, load_users: int) -
     return by_role
 
 
-def fill_plan(rng: random.Random, pump: Pump, model: PumpModel):
-    """Concentration, dose, bolus and volume of a pump's fills."""
-    concentration = Decimal(rng.choices([500, 1000, 2000], weights=[10, 30, 60])[0])
-    dose = Decimal(rng.randrange(50, 900, 5))
-    bolus = Decimal(0) if rng.random() < 0.9 else Decimal(rng.randrange(20, 100, 10))
-    volume = pump.reservoir_ml if rng.random() < 0.85 else pump.reservoir_ml - Decimal(rng.randrange(1, 4))
-    return concentration, dose, bolus, volume
-
-
-def offsets(cycle, pump: Pump, model: PumpModel, clinic: Clinic, refilled_on: date):
-    result = schedule.pump_schedule(
-        cycle, pump.alarm_volume_ml, clinic.buffer_days, model.max_refill_interval_days, clinic.due_soon_days
-    )
-    return {
-        "alarm": (result.alarm_date - refilled_on).days,
-        "empty": (result.empty_date - refilled_on).days,
-        "due": (result.refill_due - refilled_on).days,
-        "due_soon": (result.due_soon_from - refilled_on).days,
-    }
-
-
-def days_ago_for(rng: random.Random, status: str, off: dict) -> int | None:
-    """How long ago the last refill was so that the pump has ``status`` today (None if impossible)."""
-    ranges = {
-        schedule.OK: (0, off["due_soon"] - 1),
-        schedule.DUE_SOON: (max(off["due_soon"], 0), off["due"]),
-        schedule.OVERDUE: (off["due"] + 1, off["alarm"] - 1),
-        schedule.ALARMING: (off["alarm"], off["empty"] - 1),
-        schedule.EMPTY: (off["empty"], off["empty"] + 40),
-    }
-    low, high = ranges[status]
-    return rng.randint(low, high) if low <= high else None
+def store_schedule(pump: Pump, model: PumpModel, fills: dict | None) -> None:
+    """The stored schedule columns the services would write: the engine's dates of the
+    pump's current fill cycle (from the plan's offsets) and its replacement date."""
+    replacement = schedule.replacement_due(pump.implant_date, model.service_life_months, pump.eri_date)
+    pump.replacement_due = replacement.due if replacement else None
+    pump.replacement_estimated = replacement.estimated if replacement else True
+    if fills is None:
+        return
+    last, off = fills["last"], fills["offsets"]
+    pump.last_refill_date = last
+    pump.alarm_date = last + timedelta(days=off["alarm"])
+    pump.empty_date = last + timedelta(days=off["empty"])
+    pump.refill_due = last + timedelta(days=off["due"])
+    pump.due_soon_from = last + timedelta(days=off["due_soon"])
 
 
 def local_start(day: date, at: time, clinic: Clinic) -> datetime:
@@ -233,67 +142,39 @@ def seed_clinic(size: int, *, password_hash: str, load_users: int = 0, seed: int
     managers = people["manager"] + people["admin"]
     clinic_ct, patient_ct, pump_ct = (ContentType.objects.get_for_model(m) for m in (Clinic, Patient, Pump))
 
+    settings = plan.clinic_settings(clinic)
+    staff = people["staff"]
+
     with transaction.atomic():
         patients = []
         for n in range(size):
-            has_email = rng.random() < 0.6
-            flags = [rng.random() < 0.08, rng.random() < 0.06, rng.random() < 0.05]
+            fields = plan.bulk_patient(rng, n, size, slug, len(managers))
+            manager = fields.pop("manager")
             patients.append(
-                Patient(
-                    clinic=clinic,
-                    mrn=f"B{size // 1000}K{n:07d}",
-                    first_name=rng.choice(FIRST_NAMES),
-                    last_name=rng.choice(LAST_NAMES),
-                    date_of_birth=date(1940, 1, 1) + timedelta(days=rng.randrange(0, 25000)),
-                    email=f"patient{n}@{slug}.example.invalid" if has_email else "",
-                    phone=f"0100 {n % 1000:03d} {n % 10000:04d}",
-                    reminders_opt_in=has_email and rng.random() < 0.6,
-                    manager=rng.choice(managers) if rng.random() < 0.85 else None,
-                    status=pick(rng, PATIENT_STATUS_WEIGHTS),
-                    sci_t6_or_above=flags[0],
-                    communication_difficulty=flags[1],
-                    previous_withdrawal=flags[2],
-                )
+                Patient(clinic=clinic, manager=managers[manager] if manager is not None else None, **fields)
             )
         patients = bulk(Patient, patients)
 
         pumps, plans = [], []
         for n, patient in enumerate(patients):
-            code = pick(rng, MODEL_WEIGHTS)
-            model = models[code]
-            reservoir = model.reservoir_ml or Decimal(rng.choice([20, 40]))
-            alarm = model.alarm_volume_ml or Decimal("2.5")
-            if rng.random() < 0.1:
-                alarm += Decimal(1)  # some patients need an earlier alarm
-            implant = today - timedelta(days=rng.randrange(120, 3300))
-            eri = None
-            if code == "other" or rng.random() < 0.1:
-                eri = implant + timedelta(days=rng.randrange(1500, 2800))
-            explanted = patient.status != "active" and rng.random() < 0.5
+            model = models[plan.pick(rng, plan.MODEL_WEIGHTS)]
+            fields = plan.bulk_pump(rng, n, size, today, model, patient.status)
+            explanted = fields.pop("explanted")
             pump = Pump(
                 clinic=clinic,
                 patient=patient,
                 model=model,
-                serial_number=f"SN{size // 1000}K{n:07d}",
-                implant_date=implant,
-                reservoir_ml=reservoir,
-                alarm_volume_ml=alarm,
-                eri_date=eri,
                 status=Pump.Status.EXPLANTED if explanted else Pump.Status.ACTIVE,
-                explant_date=today - timedelta(days=rng.randrange(1, 100)) if explanted else None,
+                **fields,
             )
-            status = pick(rng, STATUS_WEIGHTS)
-            plan = plan_fills(rng, clinic, pump, model, status, today)  # may move the implant earlier
-            replacement = schedule.replacement_due(pump.implant_date, model.service_life_months, eri)
-            pump.replacement_due = replacement.due if replacement else None
-            pump.replacement_estimated = replacement.estimated if replacement else True
-            for key, value in (plan["stored"] if plan else {}).items():
-                setattr(pump, key, value)
-            plans.append(plan)
+            status = plan.pick(rng, plan.STATUS_WEIGHTS)
+            fills = plan.bulk_fills(rng, settings, pump, model, status, today)  # may move the implant earlier
+            store_schedule(pump, model, fills)
+            plans.append(fills)
             pumps.append(pump)
         pumps = bulk(Pump, pumps)
 
-        # The patient whose page is measured: an active SynchroMed II with years of fills.
+        # The patient whose page is measured: an active Prometra II 20 mL with years of fills.
         rich = next(
             i for i, p in enumerate(pumps) if p.status == "active" and patients[i].status == "active" and plans[i]
         )
@@ -301,27 +182,38 @@ def seed_clinic(size: int, *, password_hash: str, load_users: int = 0, seed: int
         rich_pump.model = models["prometra-ii-20"]
         rich_pump.reservoir_ml, rich_pump.alarm_volume_ml, rich_pump.eri_date = Decimal(20), Decimal(3), None
         rich_pump.implant_date = today - timedelta(days=8 * 365)
-        plans[rich] = plan_fills(
-            rng, clinic, rich_pump, rich_pump.model, schedule.DUE_SOON, today, history=RICH_HISTORY_REFILLS
+        plans[rich] = plan.bulk_fills(
+            rng, settings, rich_pump, rich_pump.model, schedule.DUE_SOON, today, history=RICH_HISTORY_REFILLS
         )
-        replacement = schedule.replacement_due(rich_pump.implant_date, rich_pump.model.service_life_months, None)
-        rich_pump.replacement_due, rich_pump.replacement_estimated = replacement.due, True
-        rich_fields = ["model", "reservoir_ml", "alarm_volume_ml", "eri_date", "implant_date", "replacement_due"]
+        store_schedule(rich_pump, rich_pump.model, plans[rich])
+        rich_fields = ["model", "reservoir_ml", "alarm_volume_ml", "eri_date", "implant_date"]
         Pump.objects.filter(pk=rich_pump.pk).update(
-            **{name: getattr(rich_pump, name) for name in rich_fields}, **plans[rich]["stored"]
+            **{name: getattr(rich_pump, name) for name in [*rich_fields, *Pump.SCHEDULE_FIELDS]}
         )
 
         refills, changes, appointments, entries = [], [], [], []
-        for pump, patient, plan in zip(pumps, patients, plans, strict=True):
-            if plan is None:
+        for pump, patient, fills in zip(pumps, patients, plans, strict=True):
+            if fills is None:
                 continue
-            for fill in plan["refills"]:
+            for fill in fills["refills"]:
                 refills.append({"pump_id": pump.pk, "performed_by_id": rng.choice(managers).pk, **fill})
-            for change in plan["changes"]:
+            for change in fills["changes"]:
                 changes.append({"pump_id": pump.pk, "performed_by_id": rng.choice(managers).pk, **change})
             if pump.status != "active":
                 continue
-            appointments += plan_appointments(rng, clinic, patient, pump, plan, today, people["staff"])
+            for visit in plan.bulk_appointments(rng, pump.refill_due, fills["refills"], today, len(staff)):
+                appointments.append(
+                    {
+                        "patient_id": patient.pk,
+                        "pump_id": pump.pk,
+                        "kind": visit["kind"],
+                        "local_date": visit["local_date"],
+                        "local_time": visit["local_time"],
+                        "starts_at": local_start(visit["local_date"], visit["local_time"], clinic),
+                        "assigned_to_id": staff[visit["assigned"]].pk,
+                        "status": visit["status"],
+                    }
+                )
         copy_rows(Refill, refills)
         copy_rows(ProgramChange, changes)
         copy_rows(Appointment, appointments)
@@ -367,125 +259,6 @@ def seed_clinic(size: int, *, password_hash: str, load_users: int = 0, seed: int
         rich_patient_id=patients[rich].pk,
         counts=counts,
     )
-
-
-def plan_fills(rng, clinic, pump, model, status, today, history=1):
-    """The fills of a pump giving it ``status`` today, with the stored dates they imply."""
-    if status == schedule.NO_FILL:
-        return None
-    concentration, dose, bolus, volume = fill_plan(rng, pump, model)
-    rate = schedule.planning_rate(dose, bolus, concentration)
-    change = None
-    if rng.random() < 0.05:
-        change = (rng.randrange(5, 40), dose + Decimal(25))
-    base = date(2000, 1, 1)
-    changes = ()
-    if change:
-        changes = (
-            schedule.RateChange(
-                base + timedelta(days=change[0]), schedule.planning_rate(change[1], bolus, concentration)
-            ),
-        )
-    off = offsets(schedule.FillCycle.build(base, volume, rate, changes), pump, model, clinic, base)
-    ago = None
-    for candidate in [status, schedule.OVERDUE, schedule.DUE_SOON, schedule.OK]:
-        ago = days_ago_for(rng, candidate, off)
-        if ago is not None:
-            break
-    if change and change[0] >= ago:
-        # The program change would be in the future: drop it and recompute.
-        change, changes = None, ()
-        off = offsets(schedule.FillCycle.build(base, volume, rate), pump, model, clinic, base)
-        ago = min(ago, off["empty"] + 40)
-    last = today - timedelta(days=ago)
-    cycle_days = max(off["due"], 20)
-    if last <= pump.implant_date:
-        pump.implant_date = last - timedelta(days=cycle_days)
-    # Earlier fills, each about one cycle before the next, never before the implant.
-    dates = [last]
-    for _n in range(history):
-        previous = dates[-1] - timedelta(days=cycle_days - rng.randrange(0, 10))
-        if previous <= pump.implant_date:
-            dates.append(pump.implant_date)
-            break
-        dates.append(previous)
-    dates.reverse()
-    fills = []
-    previous_cycle = None
-    for day in dates:
-        initial = day == pump.implant_date
-        expected = schedule.expected_residual(previous_cycle, day) if not initial else None
-        removed = None
-        discrepancy = None
-        needs_review = False
-        if expected is not None:
-            removed = schedule.to_decimal(expected, 2)
-            if day == last and rng.random() < 0.015:
-                removed = min(pump.reservoir_ml, removed + Decimal(3))  # more left than expected
-            discrepancy = schedule.residual_discrepancy(removed, expected)
-            needs_review = schedule.discrepancy_flagged(discrepancy, pump.reservoir_ml) and rng.random() < 0.8
-        fills.append(
-            {
-                "performed_on": day,
-                "is_initial_fill": initial,
-                "volume_removed_ml": removed,
-                "volume_added_ml": max(volume - (removed or 0), Decimal(0)),
-                "volume_after_ml": volume,
-                "concentration_mcg_ml": concentration,
-                "daily_dose_mcg": dose,
-                "bolus_allowance_mcg": bolus,
-                "expected_residual_ml": schedule.to_decimal(expected, 3) if expected is not None else None,
-                "residual_discrepancy_ml": schedule.to_decimal(discrepancy, 3) if discrepancy is not None else None,
-                "needs_review": needs_review,
-            }
-        )
-        previous_cycle = schedule.FillCycle.build(day, volume, rate)
-    changes_rows = []
-    if change:
-        changes_rows.append({"performed_on": last + timedelta(days=change[0]), "daily_dose_mcg": change[1]})
-    stored = {
-        "last_refill_date": last,
-        "alarm_date": last + timedelta(days=off["alarm"]),
-        "empty_date": last + timedelta(days=off["empty"]),
-        "refill_due": last + timedelta(days=off["due"]),
-        "due_soon_from": last + timedelta(days=off["due_soon"]),
-    }
-    return {"refills": fills, "changes": changes_rows, "stored": stored}
-
-
-SLOTS = [time(8 + (30 + 15 * n) // 60, (30 + 15 * n) % 60) for n in range(30)]  # 08:30 to 15:45
-
-
-def plan_appointments(rng, clinic, patient, pump, plan, today, staff):
-    """About 30% of pumps have a scheduled refill (mostly on time, some late), past visits completed."""
-    rows = []
-
-    def appointment(day, kind, status):
-        at = rng.choice(SLOTS)
-        return {
-            "patient_id": patient.pk,
-            "pump_id": pump.pk,
-            "kind": kind,
-            "local_date": day,
-            "local_time": at,
-            "starts_at": local_start(day, at, clinic),
-            "assigned_to_id": rng.choice(staff).pk,
-            "status": status,
-        }
-
-    due = plan["stored"]["refill_due"]
-    if rng.random() < 0.30:
-        if due >= today and rng.random() < 0.85:
-            day = max(today + timedelta(days=1), due - timedelta(days=rng.randrange(0, 10)))
-        else:
-            day = max(today + timedelta(days=1), due + timedelta(days=rng.randrange(1, 15)))
-        rows.append(appointment(day, Appointment.Kind.REFILL, Appointment.Status.SCHEDULED))
-    if rng.random() < 0.02:
-        rows.append(appointment(today + timedelta(days=rng.randrange(5, 120)), Appointment.Kind.REVIEW, "scheduled"))
-    for fill in plan["refills"][-3:]:
-        if not fill["is_initial_fill"] and rng.random() < 0.5:
-            rows.append(appointment(fill["performed_on"], Appointment.Kind.REFILL, Appointment.Status.COMPLETED))
-    return rows
 
 
 def seed(sizes, *, load_users: int, log=print) -> dict[int, SeededClinic]:
