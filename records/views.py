@@ -30,7 +30,8 @@ class PatientMixin(ClinicAccessMixin):
     """A view about one patient of the clinic, from the URL's pk."""
 
     def load_objects(self):
-        self.patient = self.get_scoped(Patient.objects.select_related("manager"), pk=self.kwargs["pk"])
+        # The candidate card (screening) reads patient.candidate: joined here, not one more query.
+        self.patient = self.get_scoped(Patient.objects.select_related("manager", "candidate"), pk=self.kwargs["pk"])
 
     def active_pump(self):
         """The patient's implanted pump annotated with its status today, or None."""
