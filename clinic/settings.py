@@ -148,6 +148,14 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "options", "-c jit=off -c max_parallel_workers_per_gather=0 -c random_page_cost=1.1"
     )
+elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # `make run`: the reminder sweep and the worklist sync start together on one worker.
+    # A writer waits up to 20 s for the other's lock instead of failing at once with
+    # "database is locked", and IMMEDIATE takes the write lock when a transaction begins,
+    # so two transactions that read then write never deadlock upgrading their locks.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE"} | DATABASES["default"].get("OPTIONS", {})
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Book the week posts up to six fields per pump for up to 500 pumps (scheduling.book_week.MAX_ROWS).
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 4000

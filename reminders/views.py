@@ -205,19 +205,30 @@ def health_report(now=None) -> dict:
     now = now or timezone.now()
     report = {"database": "ok" if database_ok() else "error", "broker": "ok" if broker_ok() else "error"}
     last_sweep_age = failed = failing = None
+    sweep_failed = False
     if report["database"] == "ok":
         last = SweepRun.objects.filter(finished_at__isnull=False).order_by("-finished_at").first()
         last_sweep_age = int((now - last.finished_at).total_seconds()) if last else None
+        latest = SweepRun.objects.order_by("-started_at").first()
+        # The last run failed: a clinic's sweep raised (e.g. "database is locked"), or a run
+        # started more than an interval ago never finished (it raised outside the clinics).
+        sweep_failed = latest is not None and (
+            latest.clinics_failed > 0
+            or (
+                latest.finished_at is None
+                and (now - latest.started_at).total_seconds() > settings.REMINDER_SWEEP_SECONDS
+            )
+        )
         failed = Reminder.objects.failed().count()
         failing = Reminder.objects.failing_since_count(now - FAILING_WINDOW)
     # Three missed sweeps in a row: beat or the workers are not running.
     max_age = timedelta(seconds=3 * settings.REMINDER_SWEEP_SECONDS).total_seconds()
-    sweep_ok = last_sweep_age is not None and last_sweep_age <= max_age
+    sweep_ok = last_sweep_age is not None and last_sweep_age <= max_age and not sweep_failed
     # A send attempt failed within the window: the mail relay may be down now, hours before
     # the rows run out of attempts and show as failed.
     reminders_ok = failing == 0
     report.update(
-        sweep="ok" if sweep_ok else "late",
+        sweep="ok" if sweep_ok else ("failed" if sweep_failed else "late"),
         last_sweep_age_seconds=last_sweep_age,
         reminders="ok" if reminders_ok else "failing",
         reminders_failing_now=failing,

@@ -124,3 +124,25 @@ def test_old_failures_retries_and_fresh_rows_are_not_failing_now(client, clinic)
     response = client.get(reverse("health"))
     assert response.status_code == 200
     assert (response.json()["reminders"], response.json()["reminders_failing_now"]) == ("ok", 0)
+
+
+def test_a_last_sweep_where_a_clinic_failed_is_reported_failed(client, settings):
+    # e.g. "database is locked" under `make run`: the run finishes, one clinic raised.
+    settings.REMINDER_SWEEP_SECONDS = 300
+    SweepRun.objects.create(started_at=NOW - timedelta(seconds=62), finished_at=NOW - timedelta(seconds=60))
+    SweepRun.objects.create(
+        started_at=NOW - timedelta(seconds=2), finished_at=NOW - timedelta(seconds=1), clinics_failed=1
+    )
+    response = client.get(reverse("health"))
+    assert response.status_code == 503
+    assert response.json()["sweep"] == "failed" and response.json()["status"] == "error"
+
+
+def test_a_sweep_that_never_finished_is_reported_failed_after_an_interval(client, settings):
+    settings.REMINDER_SWEEP_SECONDS = 300
+    sweep_finished(timedelta(seconds=400))
+    SweepRun.objects.create(started_at=NOW - timedelta(seconds=310))  # raised before finishing
+    response = client.get(reverse("health"))
+    assert response.status_code == 503 and response.json()["sweep"] == "failed"
+    SweepRun.objects.filter(finished_at__isnull=True).update(started_at=NOW - timedelta(seconds=30))
+    assert client.get(reverse("health")).json()["sweep"] == "ok"  # still running: not failed
