@@ -317,10 +317,15 @@ class RowImporter:
         """``form_class(data, **kwargs)`` for a new row, with the fields of the first such form
         (patients.forms.ClinicScopedForm: the same rules, without a deep copy per row)."""
         first = self.first_forms.get(form_class)
-        # label_suffix: never rendered, so the translated ":" is not looked up per form.
-        form = form_class(data, fields_of=first, label_suffix="", **kwargs)
+        # Never rendered: neither the translated ":" (label_suffix) nor the fields' ids
+        # (auto_id) are looked up per form.
+        form = form_class(data, fields_of=first, label_suffix="", auto_id=False, **kwargs)
         if first is None:
             self.first_forms[form_class] = form
+            for shared in form.fields.values():
+                # Each bound field reads its field's help text, a translation looked up on
+                # every read: read once for the forms of this import (its one language).
+                shared.help_text = str(shared.help_text)
         return form
 
     def import_row(self, row: SourceRow) -> RowResult:
