@@ -1,9 +1,12 @@
 """The implant pages of a candidate: book the implant, then record it with the proposed dose."""
 
+from datetime import time, timedelta
+
 from django.contrib import messages
 from django.db import IntegrityError
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
@@ -69,8 +72,13 @@ class ImplantBookView(CandidateMixin, TemplateView):
     def get(self, request, *args, **kwargs):
         if reason := implant.why_not_schedule(self.candidate):
             return self.refuse(reason)
+        # Never a time already past: after today's default time, from tomorrow.
+        now = timezone.localtime(timezone=self.clinic.zone)
+        start = self.today
+        if now.date() == self.today and now.time() >= time.fromisoformat(DEFAULT_IMPLANT_TIME):
+            start = self.today + timedelta(days=1)
         initial = {
-            "local_date": booking.first_working_day_from(self.today, self.clinic.working_days),
+            "local_date": booking.first_working_day_from(start, self.clinic.working_days),
             "local_time": DEFAULT_IMPLANT_TIME,
             "assigned_to": self.candidate.clinician_id,
         }

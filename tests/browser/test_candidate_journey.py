@@ -196,6 +196,11 @@ def test_a_manager_takes_a_candidate_from_referral_to_an_implant_and_titration(p
     page.set_viewport_size(WIDTHS["390"])
     screenshot_dir = screenshot(page, "implant-patient-titration-story-390").parent
     page.locator("#titration").screenshot(path=str(screenshot_dir / "implant-titration-section-390.png"))
+    # The table on a phone: rows stacked as cards, every cell nearly the card's width (not 2-3 characters).
+    page.locator("#titration summary").click()
+    widths = page.locator("#titration table tbody td").evaluate_all("cells => cells.map(c => c.offsetWidth)")
+    assert widths and min(widths) > 250, widths
+    page.locator("#titration table").screenshot(path=str(screenshot_dir / "implant-titration-table-390.png"))
 
 
 def test_a_new_user_follows_the_demo_candidates_to_a_pump_patient(page):
