@@ -9,6 +9,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from clinic import display
 from clinic.fields import MemberChoiceField
 from patients.models import Patient, Pump, PumpModel
 
@@ -45,7 +46,7 @@ class ClinicScopedForm(forms.ModelForm):
         value = self.cleaned_data.get(field)
         if value is not None and value > self.today:
             raise forms.ValidationError(
-                _("This date is in the future (today is %(today)s)."), params={"today": self.today}
+                _("This date is in the future (today is %(today)s)."), params={"today": display.day(self.today)}
             )
         if value is not None and value < EARLIEST_DATE:
             raise forms.ValidationError(
@@ -311,7 +312,7 @@ class ExplantForm(forms.Form):
         day = self.cleaned_data["explant_date"]
         if day > self.today:
             raise forms.ValidationError(
-                _("This date is in the future (today is %(today)s)."), params={"today": self.today}
+                _("This date is in the future (today is %(today)s)."), params={"today": display.day(self.today)}
             )
         if day < self.pump.implant_date:
             raise forms.ValidationError(

@@ -11,6 +11,7 @@ from django import forms
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic import display
 from clinic.fields import MemberChoiceField
 from patients.forms import ClinicScopedForm
 from patients.models import Pump
@@ -402,7 +403,7 @@ class AppointmentForm(ClinicScopedForm):
         day = self.cleaned_data.get("local_date")
         if day is not None and day < self.today:
             raise forms.ValidationError(
-                _("This date is in the past (today is %(today)s)."), params={"today": self.today}
+                _("This date is in the past (today is %(today)s)."), params={"today": display.day(self.today)}
             )
         if day is not None and (day - self.today).days > booking.MAX_BOOKING_DAYS:
             raise forms.ValidationError(_("Appointments can be booked at most two years ahead."))

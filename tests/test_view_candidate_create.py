@@ -70,7 +70,7 @@ def test_a_bad_field_saves_nothing_and_names_the_field(client, manager, clinic):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"candidate-referral_date": "2026-11-26"}, "This date is in the future"),
+        ({"candidate-referral_date": "2026-11-26"}, "This date is in the future (today is Wed 25 Nov 2026)."),
         ({"candidate-cause": "ms"}, "The injury level is only for a spinal cord injury"),
         ({"candidate-cause": "other", "candidate-injury_level": ""}, "Say what the other cause is"),
         ({"candidate-injury_level": ""}, "Give the level of the spinal cord injury"),

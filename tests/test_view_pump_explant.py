@@ -57,7 +57,7 @@ def test_explant_leaves_the_caseload_and_cancels_bookings(client, manager, clini
 @pytest.mark.parametrize(
     ("day", "message"),
     [
-        ("2026-02-02", "This date is in the future (today is 2026-02-01)."),
+        ("2026-02-02", "This date is in the future (today is Sun 1 Feb 2026)."),
         ("2024-05-31", "This date is before the pump&#x27;s implant date (2024-06-01)."),
         ("2025-12-31", "This date is before the pump&#x27;s last recorded fill or program change (2026-01-01)."),
         ("", "This field is required."),

@@ -66,7 +66,7 @@ def test_record_a_review(client, manager, pump):
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"reviewed_on": "2026-01-06"}, "reviewed_on", "This date is in the future"),
+        ({"reviewed_on": "2026-01-06"}, "reviewed_on", "This date is in the future (today is Mon 5 Jan 2026)."),
         ({"reviewed_on": "2025-08-31"}, "reviewed_on", "before the pump's implant date (Mon 1 Sep 2025)"),
         ({"mas_hip_adductors_l": "5"}, "mas_hip_adductors_l", "takes only 0, 1, 1+, 2, 3 or 4"),
         ({"mas_hip_adductors_l": "1.5"}, "mas_hip_adductors_l", "takes only 0, 1, 1+, 2, 3 or 4"),
