@@ -77,3 +77,19 @@ def test_access(client, outsider, candidate):
     assert client.get(reverse("candidate_detail", args=[candidate.pk])).status_code == 404
     client.logout()
     assert reverse("login") in client.get(reverse("candidate_detail", args=[candidate.pk]))["Location"]
+
+
+def test_a_referred_candidate_reads_once_and_a_closing_has_no_stray_space(client, manager, clinic):
+    import re
+
+    referred = make_candidate(clinic, referral_date=date(2026, 11, 20))
+    client.force_login(manager)
+    html = client.get(reverse("candidate_detail", args=[referred.pk])).content.decode()
+    header = re.sub(r"<[^>]+>|\s+", " ", html.split('class="patient-status"')[1].split("</p>")[0])
+    assert header.count("Fri 20 Nov 2026") == 1 and "since" not in header and "5 days ago" in header
+    closed = make_candidate(clinic, stage=Stage.CLOSED, closed_reason="declined", referral_date=date(2026, 10, 1))
+    html = client.get(reverse("candidate_detail", args=[closed.pk])).content.decode()
+    assert "Thu 1 Oct 2026</time>: declined" in html
+    page = client.get(reverse("patient_detail", args=[referred.patient_id])).content.decode()
+    panel = re.sub(r"<[^>]+>|\s+", " ", page.split('id="h-candidate"')[1].split("</section>")[0])
+    assert panel.count("Fri 20 Nov 2026") == 1 and "since" not in panel
