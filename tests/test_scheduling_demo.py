@@ -1,35 +1,44 @@
-"""scheduling.demo: the demo clinic's sessions (both managers and the clinic) and one absence, audited."""
+"""scheduling.demo: the demo clinic's sessions, the manager's week away holding booked refills,
+and a crunch week (more refills due than capacity), as issue 15's "Done when" asks."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+import time_machine
 from auditlog.models import LogEntry
 
-from clinic.models import Membership
-from scheduling.capacity import ClinicWeek
-from scheduling.demo import seed_week
+from clinic.models import Clinic
+from demo import seeder as demo
+from scheduling import plan
 from scheduling.models import Absence, RefillSession
-from scheduling.week import load_week
 
 pytestmark = pytest.mark.django_db
 
-TODAY = date(2026, 11, 25)  # a Wednesday
+# Seeded on each weekday of a week: the story must not depend on the day.
+DAYS = [date(2026, 11, 23) + timedelta(days=offset) for offset in range(7)]
 
 
-def test_seed_week_gives_sessions_capacity_and_an_absence_two_weeks_ahead(clinic, admin_user, manager):
-    users = {"boss": admin_user, "morgan": manager}
-    seed_week(clinic, users, TODAY, "boss", "morgan")
+@pytest.mark.parametrize("today", [DAYS[2], DAYS[0], DAYS[4], DAYS[6]], ids=["wed", "mon", "fri", "sun"])
+def test_the_demo_has_a_crunch_week_and_booked_refills_in_an_absence(today):
+    with time_machine.travel(f"{today.isoformat()} 10:00:00Z", tick=False):
+        demo.create_demo(today)
+    clinic = Clinic.objects.get(slug=demo.SLUG)
     sessions = RefillSession.objects.filter(clinic=clinic)
     assert {(s.member.user.username if s.member else None, s.weekday) for s in sessions} == {
-        ("mark-manager", 1),
-        ("mark-manager", 3),
-        ("alice-admin", 2),
+        (demo.MANAGER, 1),
+        (demo.MANAGER, 3),
+        (demo.ADMIN, 2),
         (None, 4),
     }
-    absence = Absence.objects.get(clinic=clinic)
-    assert absence.member == Membership.objects.get(user=manager)
-    assert (absence.first_day, absence.last_day) == (date(2026, 12, 7), date(2026, 12, 11))
-    week: ClinicWeek = load_week(clinic, date(2026, 11, 30), date(2026, 12, 13))
-    assert week.week_capacity(date(2026, 11, 30)) == 6 + 6 + 4 + 4
-    assert week.week_capacity(date(2026, 12, 7)) == 4 + 4  # the manager's week away
-    assert LogEntry.objects.filter(actor=admin_user, content_type__app_label="scheduling").count() == 5
+    leave = Absence.objects.get(clinic=clinic, member__user__username=demo.MANAGER)
+    assert leave.first_day.weekday() == 0 and leave.last_day == leave.first_day + timedelta(days=4)
+    assert plan.monday_of(today) < leave.first_day <= plan.monday_of(today) + timedelta(weeks=4)
+
+    weeks = plan.plan_weeks(clinic, today, 6)
+    crunch = [week for week in weeks[1:] if week.crunch]
+    assert [week.week_start for week in crunch] == [leave.first_day]
+    assert crunch[0].capacity == 2  # the clinic's Friday session only: the manager away, the admin's study day
+
+    conflicts = plan.absence_conflicts(clinic, today, today + timedelta(weeks=6))
+    assert conflicts and all(leave.first_day <= c.day <= leave.last_day for c in conflicts)
+    assert LogEntry.objects.filter(content_type__app_label="scheduling", action=LogEntry.Action.CREATE).count() == 6
