@@ -124,3 +124,21 @@ def record_trial(trial_form, *, by) -> ScreeningTrial:
             candidate=candidate, stage=Stage.TRIAL_DONE, date=candidate.stage_date, moved_by=by, note="Trial recorded"
         )
     return trial
+
+
+class TrialDeleteRefused(ValueError):
+    """A trial that may not be deleted (the message says why)."""
+
+
+@transaction.atomic
+def delete_trial(trial: ScreeningTrial) -> None:
+    """Delete a trial recorded in error (audited by auditlog). Refused once the implant was
+    booked or done: the starting dose was proposed from the trials. The stage is not moved
+    back (a move of its own, with its date and who, if the trial was the only one)."""
+    candidate = Candidate.objects.select_for_update().get(pk=trial.candidate_id)
+    if candidate.stage in (Stage.IMPLANT_SCHEDULED, Stage.IMPLANTED):
+        raise TrialDeleteRefused(
+            f"The candidate is at the stage {Stage(candidate.stage).label}: the implant was booked from "
+            "these trials, so they are kept."
+        )
+    trial.delete()

@@ -14,4 +14,5 @@ urlpatterns = [
     path("screening/candidates/<int:pk>/trials/new/", views_trials.TrialCreateView.as_view(), name="trial_create"),
     path("screening/trials/<int:pk>/", views_trials.TrialDetailView.as_view(), name="trial_detail"),
     path("screening/trials/<int:pk>/edit/", views_trials.TrialEditView.as_view(), name="trial_edit"),
+    path("screening/trials/<int:pk>/delete/", views_trials.TrialDeleteView.as_view(), name="trial_delete"),
 ]

@@ -114,3 +114,27 @@ class TrialDetailView(TrialMixin, TemplateView):
             proposal=engine.propose_starting_dose([t.as_engine_trial() for t in self.candidate.trials.all()]),
         )
         return context
+
+
+class TrialDeleteView(TrialMixin, TemplateView):
+    """Delete a trial recorded in error, after a confirmation page (audited)."""
+
+    role = Role.MANAGER
+    template_name = "screening/trial_delete.html"
+
+    def get(self, request, *args, **kwargs):
+        return self.render_to_response(self.get_context_data())
+
+    def post(self, request, *args, **kwargs):
+        when = timezone.localtime(self.trial.given_at, self.clinic.zone)
+        try:
+            services.delete_trial(self.trial)
+        except services.TrialDeleteRefused as refusal:
+            messages.error(request, str(refusal))
+            return redirect("trial_detail", pk=self.trial.pk)
+        messages.success(
+            request,
+            _("The trial of %(when)s was deleted (kept in the audit trail).")
+            % {"when": f"{display.day(when.date())} {when:%H:%M}"},
+        )
+        return redirect("candidate_detail", pk=self.candidate.pk)

@@ -30,4 +30,5 @@ RULES = {
     "trial_create": Rule(MANAGER, MANAGER, {"pk": "candidate"}),
     "trial_detail": Rule(STAFF, NOT_ALLOWED, {"pk": "screening_trial"}),
     "trial_edit": Rule(MANAGER, MANAGER, {"pk": "screening_trial"}),
+    "trial_delete": Rule(MANAGER, MANAGER, {"pk": "screening_trial"}),
 }
