@@ -156,7 +156,19 @@ class AppointmentCreateView(AppointmentFormView):
         }
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(proposal_text=getattr(self, "proposal_text", ""), **kwargs)
+        context = super().get_context_data(proposal_text=getattr(self, "proposal_text", ""), **kwargs)
+        # A refill already booked (e.g. "Book earlier" on a booked-late item): offer to move it
+        # to the proposal rather than book a second one.
+        context["upcoming"] = list(context["upcoming"])
+        context["booked_refill"] = next(
+            (
+                a
+                for a in context["upcoming"]
+                if a.kind == Appointment.Kind.REFILL and a.pump_id == getattr(context["pump"], "pk", None)
+            ),
+            None,
+        )
+        return context
 
     def refused(self):
         if self.patient.status == Patient.Status.ACTIVE:
@@ -210,10 +222,11 @@ class AppointmentEditView(AppointmentFormView):
         self.appointment = self.get_scoped(Appointment.objects.select_related("patient__clinic"), pk=self.kwargs["pk"])
         self.patient = self.appointment.patient
 
-    def make_form(self, data=None):
+    def make_form(self, data=None, initial=None):
         check = scheduling_week.booking_check(self.clinic, self.today, exclude_ids=[self.appointment.pk])
         form = AppointmentForm(
             data,
+            initial=initial,
             instance=self.appointment,
             patient=self.patient,
             today=self.today,
@@ -235,17 +248,41 @@ class AppointmentEditView(AppointmentFormView):
         )
         return redirect(patient_page(self.patient))
 
+    def proposed_move(self) -> dict | None:
+        """``?propose=1`` (the plan's and the booking page's "Move"): a refill gets a new SPEC 9
+        proposal, its own slot free and never a session of a member away that day."""
+        if self.request.GET.get("propose") != "1" or self.appointment.kind != Appointment.Kind.REFILL:
+            return None
+        pump = self.appointment.pump
+        due = pump.refill_due if pump is not None else None
+        proposal = scheduling_week.propose(
+            self.clinic, self.today, due, self.patient.manager_id, exclude_ids=[self.appointment.pk]
+        )
+        if not proposal.fits:
+            return None
+        names = scheduling_week.member_names(self.clinic, [proposal.member_id])
+        self.proposal_text = scheduling_week.proposal_text(proposal, names)
+        return {"local_date": proposal.day, "local_time": proposal.start, "assigned_to": proposal.assignee}
+
     def get(self, request, *args, **kwargs):
-        return self.refused() or self.render(self.make_form())
+        return self.refused() or self.render(self.make_form(initial=self.proposed_move()))
 
     def post(self, request, *args, **kwargs):
         if refusal := self.refused():
             return refusal
+        before = (self.appointment.local_date, self.appointment.local_time, self.appointment.assigned_to_id)
         form = self.make_form(request.POST)
         if not form.is_valid():
             return self.render(form)
         with transaction.atomic():
             appointment = form.save()
+        if (appointment.local_date, appointment.local_time, appointment.assigned_to_id) == before:
+            messages.info(
+                request,
+                _("Date, time and member unchanged: the appointment stays on %(day)s at %(time)s.")
+                % {"day": display.day(appointment.local_date), "time": f"{appointment.local_time:%H:%M}"},
+            )
+            return redirect(patient_page(self.patient))
         messages.success(
             request,
             _("Appointment moved to %(day)s at %(time)s.")
@@ -254,7 +291,9 @@ class AppointmentEditView(AppointmentFormView):
         return redirect(patient_page(self.patient))
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(appointment=self.appointment, **kwargs)
+        return super().get_context_data(
+            appointment=self.appointment, proposal_text=getattr(self, "proposal_text", ""), **kwargs
+        )
 
 
 class AppointmentStatusView(ClinicAccessMixin, TemplateView):

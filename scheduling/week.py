@@ -86,16 +86,18 @@ def full_window(today: date) -> tuple[date, date]:
     return today, today + timedelta(days=MAX_BOOKING_DAYS)
 
 
-def propose(clinic, today: date, refill_due: date | None, manager_id: int | None) -> capacity.Proposal:
+def propose(
+    clinic, today: date, refill_due: date | None, manager_id: int | None, *, exclude_ids=()
+) -> capacity.Proposal:
     """The SPEC 9 proposal for one pump (a booking page, the overdue list's "Book refill"):
     never a slot that has already begun (clinic-local now)."""
     sessions = session_rows(clinic)
     now = clinic_now(clinic, today)
-    first, last = window_for(today, [refill_due])
-    week = load_week(clinic, first, last, sessions=sessions, now=now)
+    first, last = window_for(today, [refill_due])  # ``exclude_ids``: an appointment being moved
+    week = load_week(clinic, first, last, sessions=sessions, now=now, exclude_ids=exclude_ids)
     proposal = week.propose(refill_due, today, manager_id)
     if week.has_sessions and (not proposal.fits or proposal.day > last) and last < full_window(today)[1]:
-        week = load_week(clinic, *full_window(today), sessions=sessions, now=now)
+        week = load_week(clinic, *full_window(today), sessions=sessions, now=now, exclude_ids=exclude_ids)
         proposal = week.propose(refill_due, today, manager_id)
     return proposal
 

@@ -7,7 +7,7 @@ refill is due 2026-03-25: a refill booked on or before that is "booked", after i
 
 import csv
 import io
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -496,9 +496,9 @@ def test_the_proposal_is_the_latest_working_day_before_refill_due(client, staff,
     clinic.save()
     client.force_login(staff)
     assert client.get(book_url(patient)).context["form"].initial["local_date"] == date(2026, 3, 24)
-    # The patient page's "Book appointment" link proposes the same day.
+    # The patient page's "Book appointment" link leaves the proposal to the form (no date= of its own).
     html = client.get(patient_page_url(patient.pumps.get())).content.decode()
-    assert "?kind=refill&amp;date=2026-03-24" in html
+    assert '?kind=refill"' in html and "date=2026-03-24" not in html
 
 
 def test_a_saturday_in_the_link_becomes_the_friday_before(client, staff, patient):
@@ -576,3 +576,23 @@ def test_a_time_already_past_today_is_refused_naming_the_time(client, staff, pat
         assert not Appointment.objects.filter(patient=patient).exists()
         client.post(book_url(patient), {**data, "local_time": "12:30"})
     assert Appointment.objects.get(patient=patient).local_time == time(12, 30)
+
+
+def test_a_booked_late_refill_is_offered_to_move_not_booked_twice(client, staff, clinic, pump):
+    """ "Book earlier" (a booked-late item) opens the booking page: it names the late refill and
+    links to moving it with a proposal before refill due."""
+    from scheduling.models import RefillSession
+
+    pump.refresh_from_db()
+    late_day = pump.refill_due + timedelta(days=3)
+    while late_day.weekday() > 4:
+        late_day += timedelta(days=1)
+    late = AppointmentFactory(patient=pump.patient, pump=pump, local_date=late_day, local_time=time(10))
+    RefillSession.objects.create(clinic=clinic, member=None, weekday=pump.refill_due.weekday(), start_time=time(9))
+    client.force_login(staff)
+    html = client.get(book_url(pump.patient, "?kind=refill")).content.decode()
+    move = reverse("appointment_edit", args=[late.pk]) + "?propose=1"
+    assert "A refill is already booked for" in html and ", after refill due" in html
+    assert f'href="{move}"' in html
+    form = client.get(move).context["form"]
+    assert form["local_date"].value() == pump.refill_due

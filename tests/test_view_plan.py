@@ -118,6 +118,15 @@ def test_booked_refills_in_an_absence_are_listed_with_a_move_link(client, clinic
     # The manager's Tuesday session that week is gone from the capacity.
     weeks = {w.week_start: w.capacity for w in response.context["weeks"]}
     assert weeks[MONDAY + timedelta(weeks=2)] == 0 and weeks[MONDAY + timedelta(weeks=3)] == 2
+    # "Move" proposes a new slot outside the absence; saving it unchanged says so, not "moved".
+    move = reverse("appointment_edit", args=[moved.pk])
+    assert f'{move}?propose=1"' in html
+    form = client.get(f"{move}?propose=1").context["form"]
+    assert not day <= form["local_date"].value() <= day + timedelta(days=2)
+    unchanged = {"local_date": day.isoformat(), "local_time": f"{moved.local_time:%H:%M}", "assigned_to": manager.pk}
+    response = client.post(move, unchanged, follow=True)
+    text = response.content.decode()
+    assert "Date, time and member unchanged" in text and "Appointment moved" not in text
 
 
 def test_no_conflict_message(client, manager):
