@@ -4,16 +4,20 @@ Changes are POSTs that redirect; a deletion's GET is a confirmation page and its
 deletes nothing without ``confirm=yes``. Every change is in the audit trail (auditlog).
 """
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.generic import TemplateView
 
 from clinic import display
 from clinic.access import ClinicAccessMixin, Role
 from refills.booking import working_days_text, working_weekdays
+from scheduling import plan
 from scheduling.forms import AbsenceForm, RefillSessionForm
 from scheduling.models import Absence, RefillSession
 
@@ -167,6 +171,26 @@ class AbsenceFormView(ClinicAccessMixin, TemplateView):
             return self.render_to_response(self.get_context_data(form=form))
         absence = form.save()
         messages.success(request, _("Absence saved: %(what)s.") % {"what": absence_words(absence)})
+        booked = (
+            plan.scheduled_refills_between(self.clinic, absence.first_day, absence.last_day + timedelta(days=1))
+            .filter(assigned_to_id=absence.member.user_id)
+            .count()
+        )
+        if booked:
+            messages.warning(
+                request,
+                format_html(
+                    '{} <a href="{}#absence-heading">{}</a>',
+                    ngettext(
+                        "%(count)d booked refill falls in this absence.",
+                        "%(count)d booked refills fall in this absence.",
+                        booked,
+                    )
+                    % {"count": booked},
+                    reverse("plan"),
+                    _("Move them from the plan's list"),
+                ),
+            )
         return redirect("absences")
 
     def get_context_data(self, **kwargs):

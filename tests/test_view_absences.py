@@ -111,3 +111,22 @@ def test_bad_dates_are_refused_with_the_field_named(client, staff):
     nonsense = client.post(reverse("absence_create"), dates(first="soon"))
     assert "first_day" in nonsense.context["form"].errors
     assert Absence.objects.count() == 1
+
+
+def test_an_absence_over_booked_refills_warns_with_the_count_and_the_plans_list(client, clinic, manager):
+    from datetime import time
+
+    from tests.factories import AppointmentFactory, PatientFactory, PumpFactory
+
+    patient = PatientFactory(clinic=clinic)
+    pump = PumpFactory(patient=patient, implant_date=date(2025, 6, 1))
+    for day in (date(2026, 3, 17), date(2026, 3, 19)):
+        AppointmentFactory(patient=patient, pump=pump, local_date=day, local_time=time(10), assigned_to=manager)
+    AppointmentFactory(
+        patient=patient, pump=pump, local_date=date(2026, 3, 24), local_time=time(10), assigned_to=manager
+    )
+    client.force_login(manager)
+    response = client.post(reverse("absence_create"), dates(), follow=True)
+    html = response.content.decode()
+    assert "2 booked refills fall in this absence." in html
+    assert f'<a href="{reverse("plan")}#absence-heading">Move them from the plan' in html
