@@ -126,6 +126,8 @@ class TrialDeleteView(TrialMixin, TemplateView):
         return self.render_to_response(self.get_context_data())
 
     def post(self, request, *args, **kwargs):
+        if request.POST.get("confirm") != "yes":  # only the confirmation page's button deletes
+            return self.render_to_response(self.get_context_data())
         when = timezone.localtime(self.trial.given_at, self.clinic.zone)
         try:
             services.delete_trial(self.trial)

@@ -49,6 +49,14 @@ EXCEPTIONS = {
         "correcting a recorded trial: on its summary (Today, Pipeline, trial summary, Edit), checked "
         "by tests/test_view_trial_detail.py"
     ),
+    "trial_delete": (
+        "deleting a trial recorded in error: on its summary (Pipeline, candidate, trial, Delete), checked "
+        "by tests/test_view_trial_delete.py"
+    ),
+    "candidate_implant_book": (
+        "booking a responder's implant: on the candidate's page (Pipeline, candidate, Book the implant), "
+        "three clicks for staff; tests/test_view_implant.py checks the link for staff and managers"
+    ),
     "pump_create": (
         "a step after an explant: offered on the page of a patient without an implanted pump "
         "(the explant redirects there); test_implant_is_offered_after_an_explant checks that link"

@@ -38,7 +38,9 @@ def test_a_manager_confirms_then_deletes_and_it_is_audited(client, manager, clin
     page = client.get(url).content.decode()
     assert "Delete the screening trial of Tue 3 Nov 2026 09:15?" in page
     assert ScreeningTrial.objects.filter(pk=trial.pk).exists()  # the page alone deletes nothing
-    response = client.post(url, follow=True)
+    assert client.post(url).status_code == 200  # without the page's confirmation: the page again
+    assert ScreeningTrial.objects.filter(pk=trial.pk).exists()
+    response = client.post(url, {"confirm": "yes"}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("candidate_detail", args=[trial.candidate_id])
     assert "The trial of Tue 3 Nov 2026 09:15 was deleted" in response.content.decode()
     assert not ScreeningTrial.objects.filter(pk=trial.pk).exists()
@@ -53,7 +55,7 @@ def test_a_manager_confirms_then_deletes_and_it_is_audited(client, manager, clin
 def test_refused_once_the_implant_is_booked(client, manager, clinic):
     trial = a_trial(clinic, stage=Stage.IMPLANT_SCHEDULED)
     client.force_login(manager)
-    response = client.post(reverse("trial_delete", args=[trial.pk]), follow=True)
+    response = client.post(reverse("trial_delete", args=[trial.pk]), {"confirm": "yes"}, follow=True)
     assert "the implant was booked from these trials" in response.content.decode()
     assert ScreeningTrial.objects.filter(pk=trial.pk).exists()
 
@@ -62,11 +64,11 @@ def test_access(client, staff, outsider, clinic):
     trial = a_trial(clinic)
     url = reverse("trial_delete", args=[trial.pk])
     client.force_login(staff)
-    assert client.get(url).status_code == 403 and client.post(url).status_code == 403
+    assert client.get(url).status_code == 403 and client.post(url, {"confirm": "yes"}).status_code == 403
     assert (
         reverse("trial_delete", args=[trial.pk])
         not in client.get(reverse("trial_detail", args=[trial.pk])).content.decode()
     )
     client.force_login(outsider)
-    assert client.post(url).status_code == 404
+    assert client.post(url, {"confirm": "yes"}).status_code == 404
     assert ScreeningTrial.objects.filter(pk=trial.pk).exists()
