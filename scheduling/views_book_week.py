@@ -5,9 +5,11 @@ every row and shows what will be booked; POST ``confirm`` books them all in one
 transaction, or nothing (every problem named by row and field). Without JavaScript.
 """
 
+from collections import Counter
 from datetime import date, time, timedelta
 
 from django.contrib import messages
+from django.db.models import F
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -85,11 +87,7 @@ class BookWeekView(ClinicAccessMixin, TemplateView):
         except RowsRefused:
             return self.render_rows(monday, rows, stage="edit", members=members, refused=True)
         late = sum(1 for a in booked if a.pump.refill_due and a.local_date > a.pump.refill_due)
-        text = _("%(count)s refill%(s)s booked for the week of %(week)s.") % {
-            "count": len(booked),
-            "s": "" if len(booked) == 1 else "s",
-            "week": display.day(monday),
-        }
+        text = booked_text(booked)
         if late:
             text += " " + _("%(late)s of them after refill due (booked late).") % {"late": late}
         messages.success(request, text)
@@ -161,8 +159,33 @@ class BookWeekView(ClinicAccessMixin, TemplateView):
             refused=refused,
             problems=problems,
             truncated=stage == "edit" and len(rows) >= MAX_ROWS,
+            # "Nothing to book" while some pumps due by Sunday are booked only after refill due.
+            booked_late=0 if rows else booked_late_count(self.clinic, monday + timedelta(days=6)),
         )
         return self.render_to_response(context)
+
+
+def booked_late_count(clinic, sunday: date) -> int:
+    """Followed pumps due by ``sunday`` whose only booking is after refill due (the standing check's)."""
+    return (
+        Pump.objects.active()
+        .filter(clinic=clinic, refill_due__lte=sunday, first_refill_booking__gt=F("refill_due"))
+        .count()
+    )
+
+
+def booked_text(booked) -> str:
+    """The weeks really booked (a proposal may fall before or after the week chosen)."""
+    by_week = Counter(week_start(a.local_date) for a in booked)
+    weeks = ", ".join(
+        _("%(count)s in the week of %(week)s") % {"count": count, "week": display.day(monday)}
+        for monday, count in sorted(by_week.items())
+    )
+    return _("%(count)s refill%(s)s booked: %(weeks)s.") % {
+        "count": len(booked),
+        "s": "" if len(booked) == 1 else "s",
+        "weeks": weeks,
+    }
 
 
 def status_of(pump: Pump, today: date) -> str:

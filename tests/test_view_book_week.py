@@ -111,7 +111,8 @@ def test_the_week_lists_unbooked_due_and_overdue_pumps_with_slots_never_shared(c
         ("MRN-FRI", TUE_3, time(9, 30), manager.pk, False),  # Tue 10 is full by now: the Tuesday before
     ]
     page = response.content.decode()
-    assert "Book the week of Mon 9 Mar 2026" in page and "Booked late" in page
+    assert "Book the week of Mon 9 Mar 2026" in page and "Would be late" in page and "Booked late" not in page
+    assert "No one assigned (clinic session)" in page and "Nobody yet" not in page
 
 
 def test_a_patient_no_longer_followed_is_not_listed(client, staff, week):
@@ -126,8 +127,12 @@ def test_review_then_confirm_books_every_row_in_one_go(client, staff, manager, w
     review = client.post(reverse("book_week"), post_data(page))
     assert review.context["stage"] == "review" and not Appointment.objects.filter(created_by=staff).exists()
     assert "Confirm 4 bookings" in review.content.decode()
-    done = client.post(reverse("book_week"), post_data(page, action="confirm"))
-    assert done.status_code == 302 and done["Location"].endswith("?week=2026-03-09")
+    done = client.post(reverse("book_week"), post_data(page, action="confirm"), follow=True)
+    assert done.redirect_chain[-1][0].endswith("?week=2026-03-09")
+    # The weeks really booked: two proposals fall in the week before the one chosen.
+    assert (
+        "4 refills booked: 2 in the week of Mon 2 Mar 2026, 2 in the week of Mon 9 Mar 2026." in done.content.decode()
+    )
     booked = Appointment.objects.filter(created_by=staff).order_by("local_date", "local_time")
     assert [(a.pump.patient.mrn, a.local_date, a.local_time, a.assigned_to) for a in booked] == [
         ("MRN-OVERDUE", TUE_3, time(9), manager),
@@ -138,7 +143,11 @@ def test_review_then_confirm_books_every_row_in_one_go(client, staff, manager, w
     bookings = dict(Pump.objects.with_status(date(2026, 3, 2)).values_list("patient__mrn", "booking"))
     assert (bookings["MRN-WED"], bookings["MRN-OVERDUE"]) == ("booked", "late")
     assert LogEntry.objects.filter(actor=staff, content_type__model="appointment").count() == 4
-    assert client.get(reverse("book_week")).context["rows"] == []  # nothing left to book that week
+    empty = client.get(reverse("book_week"))
+    assert empty.context["rows"] == []  # nothing left to book that week
+    # ... but the overdue pump is booked late: the page says so rather than "all booked".
+    assert "but 1 of them only after refill due" in empty.content.decode()
+    assert f"{reverse('caseload')}?booking=late" in empty.content.decode()
 
 
 def test_an_unticked_row_is_skipped_and_an_edited_row_keeps_its_edit(client, staff, admin_user, week):
