@@ -135,3 +135,38 @@ def test_another_clinics_item_page_is_a_404(client, item, outsider):
     assert client.get(reverse("worklist_item", args=[item.pk])).status_code == 404
     assert client.post(reverse("worklist_contact", args=[item.pk]), {"method": "letter"}).status_code == 404
     assert not ContactAttempt.objects.exists()
+
+
+def test_an_exception_can_be_ended_early_and_the_item_opens_again(client, item, staff, manager):
+    from auditlog.models import LogEntry
+
+    services.record_exception(item, manager, reason="hospital", note="", until=TODAY + timedelta(days=7), today=TODAY)
+    client.force_login(staff)
+    page = client.get(reverse("worklist_item", args=[item.pk])).content.decode()
+    assert reverse("worklist_end_exception", args=[item.pk]) in page and "End exception" in page
+    assert client.get(reverse("worklist_end_exception", args=[item.pk])).status_code == 405  # POST only
+    response = client.post(reverse("worklist_end_exception", args=[item.pk]), follow=True)
+    assert "Exception ended: the item is open again." in response.content.decode()
+    item.refresh_from_db()
+    assert (item.state, item.excepted_until) == ("open", None)
+    assert ItemEvent.objects.filter(item=item, action="reopened", by=staff, detail="Exception ended early").exists()
+    entry = LogEntry.objects.get_for_object(item).filter(actor=staff).latest("pk")
+    assert entry.changes_dict["state"] == ["excepted", "open"]
+    again = client.post(reverse("worklist_end_exception", args=[item.pk]), follow=True)
+    assert "not under an exception any more" in again.content.decode()
+
+
+@pytest.mark.parametrize(("status", "words"), [("empty", "This pump is empty"), ("alarming", "This pump is alarming")])
+def test_excepting_an_empty_or_alarming_pump_needs_the_tick_naming_the_danger(client, clinic, staff, status, words):
+    pump = pump_in_status(clinic, status, TODAY, mrn=f"D-{status}")
+    synced(clinic)
+    danger = refill_item(pump)
+    client.force_login(staff)
+    data = {"reason": "hospital", "note": "", "until": "2026-12-02"}
+    response = client.post(reverse("worklist_exception", args=[danger.pk]), data)
+    assert response.status_code == 200 and f"Tick the box to confirm: {words}" in response.content.decode()
+    danger.refresh_from_db()
+    assert danger.state != "excepted"
+    client.post(reverse("worklist_exception", args=[danger.pk]), {**data, "confirm_danger": "on"})
+    danger.refresh_from_db()
+    assert danger.state == "excepted"

@@ -48,6 +48,17 @@ class ContactForm(forms.Form):
         return data
 
 
+DANGER_WORDS = {
+    "empty": _(
+        "This pump is empty: the patient may be in baclofen withdrawal now. I have made sure they are "
+        "safe, and except it anyway."
+    ),
+    "alarming": _(
+        "This pump is alarming: it runs empty within days. I have made sure the patient is safe, and except it anyway."
+    ),
+}
+
+
 class ExceptionForm(forms.Form):
     reason = forms.ChoiceField(label=_("Reason"), choices=[("", "---------"), *Item.Reason.choices])
     note = forms.CharField(label=_("Note"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -57,10 +68,17 @@ class ExceptionForm(forms.Form):
         help_text=_("The item opens again the day after."),
     )
 
-    def __init__(self, *args, today, **kwargs):
+    def __init__(self, *args, today, danger: str = "", **kwargs):
+        """``danger``: "empty" or "alarming" when the pump is; excepting it needs a tick naming it."""
         self.today = today
         super().__init__(*args, **kwargs)
         self.fields["until"].widget.attrs["min"] = (today + timedelta(days=1)).isoformat()
+        if danger in DANGER_WORDS:
+            self.fields["confirm_danger"] = forms.BooleanField(
+                label=DANGER_WORDS[danger],
+                required=True,
+                error_messages={"required": _("Tick the box to confirm: %(words)s") % {"words": DANGER_WORDS[danger]}},
+            )
 
     def clean_until(self):
         until = self.cleaned_data["until"]

@@ -156,3 +156,29 @@ def record_exception(
             },
         )
     return Outcome(True, f"Exception recorded until {day(until)}.")
+
+
+def end_exception(item: Item, user, today: date, now: datetime | None = None) -> Outcome:
+    """End an exception before its until-date: the item is open again (unclaimed from now)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        changed = (
+            Item.objects.filter(pk=item.pk, state=State.EXCEPTED)
+            .exclude(excepted_until__lt=today)
+            .update(state=State.OPEN, excepted_until=None, open_since=now, updated_at=now)
+        )
+        if not changed:
+            return Outcome(False, "This item is not under an exception any more.")
+        caseload_cache.changed(item.clinic_id)
+        ItemEvent.objects.create(
+            item=item, action=ItemEvent.Action.REOPENED, by=user, at=now, detail="Exception ended early"
+        )
+        audit(
+            item,
+            user,
+            {
+                "state": [State.EXCEPTED, State.OPEN],
+                "excepted_until": [item.excepted_until.isoformat() if item.excepted_until else None, None],
+            },
+        )
+    return Outcome(True, "Exception ended: the item is open again.")

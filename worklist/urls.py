@@ -12,4 +12,5 @@ urlpatterns = [
     path("worklist/items/<int:pk>/release/", views.ReleaseView.as_view(), name="worklist_release"),
     path("worklist/items/<int:pk>/contact/", views.ContactView.as_view(), name="worklist_contact"),
     path("worklist/items/<int:pk>/exception/", views.ExceptionView.as_view(), name="worklist_exception"),
+    path("worklist/items/<int:pk>/exception/end/", views.EndExceptionView.as_view(), name="worklist_end_exception"),
 ]

@@ -112,7 +112,9 @@ class ItemView(ItemMixin, TemplateView):
                 for event in self.item.events.select_related("by").order_by("pk")
             ],
             contact_form=self.contact_form or ContactForm(clinic=self.clinic),
-            exception_form=self.exception_form or ExceptionForm(today=self.today),
+            exception_form=self.exception_form or ExceptionForm(today=self.today, danger=pump_danger(item, self.today)),
+            may_end_exception=item.state == Item.State.EXCEPTED
+            and (item.excepted_until is None or item.excepted_until >= self.today),
             may_release=live is not None
             and live.state_now == Item.State.CLAIMED
             and (live.claimed_by_id == self.request.user.pk or self.can_manage),
@@ -164,7 +166,7 @@ class ExceptionView(ItemMixin, View):
     http_method_names = ["post"]
 
     def post(self, request, pk):
-        form = ExceptionForm(request.POST, today=self.today)
+        form = ExceptionForm(request.POST, today=self.today, danger=pump_danger(self.item, self.today))
         if not form.is_valid():
             return invalid(self, request, exception_form=form)
         data = form.cleaned_data
@@ -173,6 +175,27 @@ class ExceptionView(ItemMixin, View):
         )
         (messages.success if outcome.ok else messages.warning)(request, outcome.message)
         return redirect(self.item_url())
+
+
+class EndExceptionView(ItemMixin, View):
+    """POST: end an exception early; the item opens again (audited)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        outcome = services.end_exception(self.item, request.user, self.today)
+        (messages.success if outcome.ok else messages.warning)(request, outcome.message)
+        return redirect(self.item_url())
+
+
+def pump_danger(item, today) -> str:
+    """ "empty" or "alarming" when the item's pump is (its stored dates), else ""."""
+    pump = item.pump
+    if pump.empty_date and pump.empty_date <= today:
+        return "empty"
+    if pump.alarm_date and pump.alarm_date <= today:
+        return "alarming"
+    return ""
 
 
 def invalid(view, request, **forms):

@@ -15,6 +15,7 @@ RULES = {
     "worklist_release": Rule(NOT_ALLOWED, STAFF, ITEM),
     "worklist_contact": Rule(NOT_ALLOWED, STAFF, ITEM),
     "worklist_exception": Rule(NOT_ALLOWED, STAFF, ITEM),
+    "worklist_end_exception": Rule(NOT_ALLOWED, STAFF, ITEM),
 }
 
 
