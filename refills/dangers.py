@@ -126,6 +126,10 @@ def pump_action(pump, kind: str, *, may_record: bool, booking_day: date) -> Acti
         return Action(_("Book earlier"), book_url(patient.pk), "book")
     if pump.booking == schedule.BOOKED and patient.phone:
         return Action(_("Call"), f"tel:{patient.phone}", "call")
+    if pump.booking == schedule.BOOKED_LATE and getattr(pump, "first_refill_booking", None):
+        # An empty, alarming or overdue pump already booked: say when (the booking page offers to move it).
+        label = _("Booked %(day)s, late: book earlier") % {"day": long_date(pump.first_refill_booking)}
+        return Action(label, book_url(patient.pk), "book")
     return Action(_("Book refill"), book_url(patient.pk, booking_day), "book")
 
 

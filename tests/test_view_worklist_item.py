@@ -170,3 +170,12 @@ def test_excepting_an_empty_or_alarming_pump_needs_the_tick_naming_the_danger(cl
     client.post(reverse("worklist_exception", args=[danger.pk]), {**data, "confirm_danger": "on"})
     danger.refresh_from_db()
     assert danger.state == "excepted"
+
+
+def test_a_booked_overdue_pump_shows_its_booking_on_the_item_and_the_list(client, item, staff):
+    appointment(item.pump.patient, TODAY + timedelta(days=1))  # after refill due: late
+    client.force_login(staff)
+    html = client.get(reverse("worklist_item", args=[item.pk])).content.decode()
+    assert "Refill booked:</strong> Thu 26 Nov 2026 at 14:00, after refill due (late)" in html
+    assert "Booked Thu 26 Nov 2026, late: book earlier" in html
+    assert "Booked Thu 26 Nov 2026, late: book earlier" in client.get(reverse("worklist")).content.decode()

@@ -60,6 +60,10 @@ def book_label(item) -> str:
         return "Open the review"
     if item.kind == Item.Kind.REPLACEMENT:
         return "Book replacement"
+    booked = item.pump.first_refill_booking
+    if booked is not None:  # an empty, alarming or overdue pump already booked: say when
+        late = item.pump.refill_due is not None and booked > item.pump.refill_due
+        return f"Booked {day(booked)}, late: book earlier" if late else f"Booked {day(booked)}"
     return "Book earlier" if need(item) == "booked_late" else "Book refill"
 
 

@@ -14,6 +14,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from clinic.access import ClinicAccessMixin
+from refills.models import Appointment
 from worklist import display, services
 from worklist.forms import ContactForm, ExceptionForm
 from worklist.models import Item
@@ -113,6 +114,14 @@ class ItemView(ItemMixin, TemplateView):
             ],
             contact_form=self.contact_form or ContactForm(clinic=self.clinic),
             exception_form=self.exception_form or ExceptionForm(today=self.today, danger=pump_danger(item, self.today)),
+            booked_refill=Appointment.objects.filter(
+                pump=item.pump_id,
+                kind=Appointment.Kind.REFILL,
+                status=Appointment.Status.SCHEDULED,
+                local_date__gte=self.today,
+            )
+            .order_by("local_date", "local_time")
+            .first(),
             may_end_exception=item.state == Item.State.EXCEPTED
             and (item.excepted_until is None or item.excepted_until >= self.today),
             may_release=live is not None
