@@ -77,7 +77,7 @@ def test_another_month_and_a_bad_one(client, manager, november):
     assert "None</span> on time" in october.content.decode()
     bad = client.get(URL, {"month": "2026-13"})
     assert bad.status_code == 200
-    assert "Month: this is not a real month (YYYY-MM). Showing 2026-11." in bad.content.decode()
+    assert "Month: this is not a real month (YYYY-MM). Showing November 2026." in bad.content.decode()
     assert client.get(URL, {"month": "last"}).context["month_value"] == "2026-11"
     # A CSV asked for a bad month is not another month's file: the page says what is wrong.
     refused = client.get(URL, {"month": "2026-00", "format": "csv"})

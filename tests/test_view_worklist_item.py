@@ -179,3 +179,16 @@ def test_a_booked_overdue_pump_shows_its_booking_on_the_item_and_the_list(client
     assert "Refill booked:</strong> Thu 26 Nov 2026 at 14:00, after refill due (late)" in html
     assert "Booked Thu 26 Nov 2026, late: book earlier" in html
     assert "Booked Thu 26 Nov 2026, late: book earlier" in client.get(reverse("worklist")).content.decode()
+
+
+def test_claim_and_release_messages_name_the_patient(client, item, staff):
+    patient = item.pump.patient
+    client.force_login(staff)
+    response = client.post(reverse("worklist_claim", args=[item.pk]), follow=True)
+    assert (
+        f"You have claimed the item of {patient.last_name}, {patient.first_name} (LATE7)." in response.content.decode()
+    )
+    response = client.post(reverse("worklist_release", args=[item.pk]), follow=True)
+    assert f"Released: the item of {patient.last_name}, {patient.first_name} (LATE7) is open again." in (
+        response.content.decode()
+    )

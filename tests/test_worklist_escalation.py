@@ -53,7 +53,7 @@ def test_not_before_the_delay_then_once_with_a_row_per_admin(clinic, alarming, a
         (second_admin, alarming.alarm_date, "alarming", "pending"),
     ]
     assert {r.target for r in rows} == {f"worklist_item:{item.pk}:user:{u.pk}" for u in (admin_user, second_admin)}
-    assert ItemEvent.objects.get(action="escalated").detail == "Unclaimed for 2 working hours; emailed 2 admin(s)."
+    assert ItemEvent.objects.get(action="escalated").detail == "Unclaimed for 2 working hours; emailed 2 admins."
     # Later syncs neither escalate again nor write another row.
     later = NOON + timedelta(days=1)
     with at(later):

@@ -85,7 +85,8 @@ def escalate_due(clinic: Clinic, today: date, now: datetime) -> int:
             item=item,
             action=ItemEvent.Action.ESCALATED,
             at=now,
-            detail=f"Unclaimed for {clinic.escalation_delay_hours} working hours; emailed {len(recipients)} admin(s).",
+            detail=f"Unclaimed for {clinic.escalation_delay_hours} working hour{'s' if clinic.escalation_delay_hours != 1 else ''}; "
+            f"emailed {len(recipients)} admin{'s' if len(recipients) != 1 else ''}.",
         )
         rows = [
             Due(

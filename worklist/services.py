@@ -39,6 +39,12 @@ def open_q(today: date) -> Q:
     return Q(state=State.OPEN) | Q(state=State.EXCEPTED, excepted_until__lt=today)
 
 
+def patient_words(item: Item) -> str:
+    """The item's patient as the lists name them: "Last, First (MRN)"."""
+    patient = item.pump.patient
+    return f"{patient.last_name}, {patient.first_name} ({patient.mrn})"
+
+
 def why_not(item_id: int, today: date) -> str:
     """Why an item could not be changed, in words: who has it, or what became of it."""
     item = Item.objects.select_related("claimed_by", "excepted_by").get(pk=item_id)
@@ -73,7 +79,7 @@ def claim(item: Item, user, today: date, now: datetime | None = None) -> Outcome
         ItemEvent.objects.create(item=item, action=ItemEvent.Action.CLAIMED, by=user, at=now)
         caseload_cache.changed(item.clinic_id)  # the tabs' cached counts
         audit(item, user, {"state": [item.state, State.CLAIMED], "claimed_by": [None, str(user.pk)]})
-    return Outcome(True, "You have claimed this item.")
+    return Outcome(True, f"You have claimed the item of {patient_words(item)}.")
 
 
 def release(item: Item, user, *, may_release_others: bool, now: datetime | None = None) -> Outcome:
@@ -94,7 +100,7 @@ def release(item: Item, user, *, may_release_others: bool, now: datetime | None 
         ItemEvent.objects.create(item=item, action=ItemEvent.Action.RELEASED, by=user, at=now, detail=detail)
         caseload_cache.changed(item.clinic_id)
         audit(item, user, {"state": [State.CLAIMED, State.OPEN], "claimed_by": [str(item.claimed_by_id), None]})
-    return Outcome(True, "Released: the item is open again.")
+    return Outcome(True, f"Released: the item of {patient_words(item)} is open again.")
 
 
 def record_contact(

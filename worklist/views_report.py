@@ -27,7 +27,7 @@ class ReportView(ClinicAccessMixin, TemplateView):
         try:
             return Month.parse(text), False
         except ValueError as error:
-            messages.error(self.request, f"Month: {error} Showing {current}.")
+            messages.error(self.request, f"Month: {error} Showing {current.first_day:%B %Y}.")
             return current, True
 
     def get(self, request, *args, **kwargs):

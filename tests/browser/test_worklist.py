@@ -54,7 +54,7 @@ def test_staff_claims_an_overdue_item_and_logs_a_no_answer_call(page, clinic, st
     assert "Overdue" in row.inner_text() and "Unclaimed" in row.inner_text()
     row.get_by_role("button", name="Claim LATE1").click()
     page.wait_for_url(re.compile(r"/worklist/"))
-    assert "You have claimed this item." in page.locator(".messages").inner_text()
+    assert "You have claimed the item of " in page.locator(".messages").inner_text()
     assert page.get_by_role("table").get_by_role("row").filter(has_text="LATE1").count() == 0  # left the open tab
     page.get_by_role("link", name=re.compile(r"^Claimed by me \(1\)")).click()
     row = page.get_by_role("table").get_by_role("row").filter(has_text="LATE1")
