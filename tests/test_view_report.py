@@ -49,8 +49,9 @@ def november(clinic, staff):
     )
 
 
-def test_managers_and_admins_only(client, admin_user, manager, staff):
-    for user, status in ((admin_user, 200), (manager, 200), (staff, 403)):
+def test_every_member_may_view_it_staff_too(client, admin_user, manager, staff):
+    # SPEC 6: staff view and export reports.
+    for user, status in ((admin_user, 200), (manager, 200), (staff, 200)):
         client.force_login(user)
         assert client.get(URL).status_code == status
     client.logout()
@@ -100,8 +101,39 @@ def test_csv_download_is_audited(client, clinic, manager, staff, november):
     assert entry.additional_data["export"] == "accountability" and entry.actor == manager
 
 
-def test_linked_in_the_navigation_for_managers_not_staff(client, manager, staff):
-    client.force_login(manager)
-    assert f'href="{URL}"' in client.get(reverse("plan")).content.decode()
+def test_linked_in_the_navigation_for_every_member(client, manager, staff):
+    for user in (manager, staff):
+        client.force_login(user)
+        assert f'href="{URL}"' in client.get(reverse("plan")).content.decode()
+
+
+def test_a_future_month_says_no_data_yet(client, staff, november):
     client.force_login(staff)
-    assert f'href="{URL}"' not in client.get(reverse("plan")).content.decode()
+    response = client.get(URL, {"month": "2026-12"})
+    assert response.context["month_value"] == "2026-11"
+    assert "Month: December 2026 has not begun, so there is no data yet. Showing November 2026." in (
+        response.content.decode()
+    )
+    refused = client.get(URL, {"month": "2027-01", "format": "csv"})
+    assert refused["Content-Type"].startswith("text/html")
+
+
+def test_the_clinic_total_counts_unclaimed_items_resolved(client, clinic, staff, november):
+    moment = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+    pump = Item.objects.get(clinic=clinic).pump
+    Item.objects.create(
+        clinic=clinic,
+        pump=pump,
+        kind=Item.Kind.REPLACEMENT,
+        cycle_date=pump.implant_date,
+        opened_at=moment,
+        open_since=moment,
+        state=Item.State.RESOLVED,
+        resolved_at=moment + timedelta(hours=1),
+    )
+    client.force_login(staff)
+    response = client.get(URL)
+    assert response.context["report"].items_resolved == 1  # claimed by a member
+    assert response.context["report"].items_resolved_all == 2
+    html = response.content.decode()
+    assert "All members (items they owned)" in html and "Clinic total (claimed or not)" in html

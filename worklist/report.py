@@ -114,6 +114,7 @@ class MonthReport:
     outcomes: list[RefillOutcome]
     without_due: int  # refills with no due that applied (first fills, no earlier refill recorded)
     members: list[MemberRow]
+    items_resolved_all: int = 0  # every item resolved in the month, claimed or not (the clinic's total)
 
     @property
     def refills(self) -> int:
@@ -271,7 +272,9 @@ def _former_name(entry: dict, prefix: str) -> str:
 
 def month_report(clinic, month: Month) -> MonthReport:
     outcomes, without_due = refill_outcomes(clinic, month)
-    return MonthReport(month, outcomes, without_due, member_rows(clinic, month))
+    start, end = month_bounds(clinic, month)
+    resolved_all = Item.objects.filter(clinic=clinic, resolved_at__gte=start, resolved_at__lt=end).count()
+    return MonthReport(month, outcomes, without_due, member_rows(clinic, month), resolved_all)
 
 
 def duration_text(value: timedelta | None) -> str:

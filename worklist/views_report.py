@@ -16,7 +16,7 @@ class ReportView(ClinicAccessMixin, TemplateView):
     """?month=YYYY-MM (default this month in the clinic's zone); ?format=csv downloads it."""
 
     template_name = "worklist/report.html"
-    role = Role.MANAGER
+    role = Role.STAFF  # SPEC 6: staff view and export reports
 
     def chosen_month(self) -> tuple[Month, bool]:
         """The month asked for (else this month) and whether the request named a bad one."""
@@ -25,10 +25,18 @@ class ReportView(ClinicAccessMixin, TemplateView):
         if text == "":
             return current, False
         try:
-            return Month.parse(text), False
+            month = Month.parse(text)
         except ValueError as error:
             messages.error(self.request, f"Month: {error} Showing {current.first_day:%B %Y}.")
             return current, True
+        if month.first_day > self.today:
+            messages.error(
+                self.request,
+                f"Month: {month.first_day:%B %Y} has not begun, so there is no data yet. "
+                f"Showing {current.first_day:%B %Y}.",
+            )
+            return current, True
+        return month, False
 
     def get(self, request, *args, **kwargs):
         self.month, bad = self.chosen_month()
