@@ -5,9 +5,9 @@ import re
 import pytest
 from django.utils import dateformat
 
-from dashboard.views import first_working_day
 from refills import schedule
 from refills.models import Appointment
+from scheduling.week import first_booking_day
 from tests.browser.conftest import login, screenshot
 from tests.dashboard_data import pump_with_status
 
@@ -18,7 +18,8 @@ def test_staff_books_a_refill_from_the_overdue_worklist(page, clinic, staff):
     today = clinic.today()
     overdue = pump_with_status(clinic, schedule.OVERDUE, today=today, mrn="LATE1", phone="0100 555 0101")
     pump_with_status(clinic, schedule.OK, today=today, mrn="FINE1")
-    booking_day = first_working_day(today, clinic.working_days)
+    # What the overdue list and the form propose: never a time already past today (09:00 without sessions).
+    booking_day = first_booking_day(clinic, today)
 
     login(page, "sam-staff")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Overdue").click()
