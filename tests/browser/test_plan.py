@@ -93,7 +93,7 @@ def test_a_manager_sees_the_crunch_week_and_the_report(page, clinic, manager, st
     # The move link opens the appointment's form.
     page.set_viewport_size(WIDTHS["1366"])
     absences.get_by_role("link", name="Move the refill of AWAY1").click()
-    page.wait_for_url(re.compile(rf"/appointments/{appointment.pk}/edit/$"))
+    page.wait_for_url(re.compile(rf"/appointments/{appointment.pk}/edit/\?propose=1$"))  # a new proposal
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Monthly report").click()
     page.wait_for_url(re.compile(r"/reports/monthly/$"))
