@@ -120,12 +120,12 @@ def test_reschedule_into_the_past_refused(patient):
 
 @pytest.mark.parametrize("time_zone, accepted", [("America/Los_Angeles", True), ("Europe/London", False)])
 def test_today_is_the_clinic_local_date(time_zone, accepted):
-    # 02:00 UTC on 10 March is still 9 March in Los Angeles (18:00 there): booking 9 March at
-    # 19:00 is later today there; in London it is already 10 March.
+    # 02:00 UTC on 10 March is still 9 March in Los Angeles (19:00 there, PDT): booking 9 March at
+    # 20:00 is later today there; in London it is already 10 March.
     clinic = ClinicFactory(slug="tz", time_zone=time_zone)
     patient = PatientFactory(clinic=clinic)
     with time_machine.travel(datetime(2026, 3, 10, 2, 0, tzinfo=UTC), tick=False):
-        form = submit(patient, today=clinic.today(), local_date="2026-03-09", local_time="19:00")
+        form = submit(patient, today=clinic.today(), local_date="2026-03-09", local_time="20:00")
     assert form.is_valid() is accepted
     assert Appointment.objects.count() == (1 if accepted else 0)
 
