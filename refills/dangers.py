@@ -127,13 +127,22 @@ def pump_action(pump, kind: str, *, may_record: bool, booking_day: date) -> Acti
     if pump.booking == schedule.BOOKED and patient.phone:
         return Action(_("Call"), f"tel:{patient.phone}", "call")
     if pump.booking == schedule.BOOKED_LATE and getattr(pump, "first_refill_booking", None):
-        # An empty, alarming or overdue pump already booked: say when (the booking page offers to move it).
-        label = _("Booked %(day)s, late: book earlier") % {"day": long_date(pump.first_refill_booking)}
-        return Action(label, book_url(patient.pk), "book")
+        # An empty, alarming or overdue pump already booked (pump_detail says when): the
+        # booking page offers to move that refill.
+        return Action(_("Book earlier"), book_url(patient.pk), "book")
     return Action(_("Book refill"), book_url(patient.pk, booking_day), "book")
 
 
 def pump_detail(pump, kind: str, today: date) -> str:
+    text = _pump_detail(pump, kind, today)
+    if kind in (EMPTY, ALARMING, OVERDUE) and getattr(pump, "first_refill_booking", None):
+        text += _("; booked %(day)s") % {"day": long_date(pump.first_refill_booking)}
+        if pump.refill_due and pump.first_refill_booking > pump.refill_due:
+            text += _(", after refill due (late)")
+    return text
+
+
+def _pump_detail(pump, kind: str, today: date) -> str:
     if kind == EMPTY:
         days = (today - pump.empty_date).days
         if days == 0:

@@ -375,12 +375,10 @@ def test_the_list_is_in_danger_order_whichever_pumps_fill_it(client, staff, clin
     assert alarming == alarming_all[: len(alarming)] and overdue == overdue_all[: len(overdue)]
 
 
-def test_an_empty_or_overdue_pump_already_booked_says_when_instead_of_book_refill(client, staff, clinic):
+def test_an_empty_or_overdue_pump_already_booked_says_when_and_offers_book_earlier(client, staff, clinic):
     empty = pump_with_status(clinic, schedule.EMPTY, mrn="EMPTYB1")
     book_refill(empty, TODAY + timedelta(days=2))
     client.force_login(staff)
     actions = {mrn: (label, url) for _kind, mrn, label, url in danger_rows(client.get(URL))}
-    assert actions["EMPTYB1"] == (
-        "Booked Fri 3 Apr 2026, late: book earlier",
-        f"/patients/{empty.patient_id}/appointments/new/?kind=refill",
-    )
+    assert actions["EMPTYB1"] == ("Book earlier", f"/patients/{empty.patient_id}/appointments/new/?kind=refill")
+    assert "; booked Fri 3 Apr 2026, after refill due (late)" in client.get(URL).content.decode()
