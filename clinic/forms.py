@@ -7,19 +7,9 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
-from clinic.models import Clinic, Membership
+from clinic.models import WEEKDAYS, Clinic, Membership
 
 USERNAME_MAX_LENGTH = 150
-
-WEEKDAYS = [
-    (0, _("Monday")),
-    (1, _("Tuesday")),
-    (2, _("Wednesday")),
-    (3, _("Thursday")),
-    (4, _("Friday")),
-    (5, _("Saturday")),
-    (6, _("Sunday")),
-]
 
 
 class LeadDaysField(forms.CharField):

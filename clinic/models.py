@@ -23,6 +23,18 @@ def default_lead_days() -> list[int]:
     return [7, 1]
 
 
+# The days of the week as date.weekday() numbers, in the clinic's words: working days, sessions.
+WEEKDAYS = [
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
+]
+
+
 def default_working_days() -> list[int]:
     return [0, 1, 2, 3, 4]  # Monday to Friday, as date.weekday() numbers
 

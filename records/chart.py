@@ -16,14 +16,9 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
+from clinic.chart_axes import date_ticks
 from clinic.display import day as _day
 from refills.schedule import FillCycle, exact
-
-
-def _day_month(value: date) -> str:
-    """An axis tick: "1 Mar" (the year is in the chart's summary and tooltips)."""
-    return f"{value.day} {MONTHS[value.month - 1]}"
-
 
 WIDTH = 800
 LEFT, RIGHT, TOP = 56, 24, 30
@@ -31,7 +26,6 @@ PLOT_HEIGHT = 220
 AXIS_LABEL_Y = TOP + PLOT_HEIGHT + 18
 LEGEND_Y = TOP + PLOT_HEIGHT + 48
 HEIGHT = LEGEND_Y + 26
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 COLOURS = {
     "volume": "#14527a",
@@ -108,26 +102,6 @@ def volume_step(top_ml: Fraction) -> int:
         if top_ml / step <= 6:
             return step
     return 100
-
-
-def date_ticks(start: date, end: date) -> list[tuple[date, str]]:
-    """First days of months in the window (thinned to eight or fewer), else weekly ticks."""
-    months = []
-    day = date(start.year, start.month, 1)
-    while day <= end:
-        if day > start:
-            months.append(day)
-        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    if len(months) >= 2:
-        every = math.ceil(len(months) / 8)
-        chosen = months[::every]
-        return [
-            (d, f"{MONTHS[d.month - 1]} {d.year}" if i == 0 or d.month == 1 else MONTHS[d.month - 1])
-            for i, d in enumerate(chosen)
-        ]
-    return [
-        (start + timedelta(days=n), _day_month(start + timedelta(days=n))) for n in range(0, (end - start).days + 1, 7)
-    ]
 
 
 def _fmt(value: float) -> str:

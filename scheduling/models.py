@@ -8,18 +8,10 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from clinic.models import Clinic, Membership
+from clinic.models import WEEKDAYS, Clinic, Membership
 from clinic.scoping import ClinicScope
 
-WEEKDAY_CHOICES = [
-    (0, _("Monday")),
-    (1, _("Tuesday")),
-    (2, _("Wednesday")),
-    (3, _("Thursday")),
-    (4, _("Friday")),
-    (5, _("Saturday")),
-    (6, _("Sunday")),
-]
+WEEKDAY_CHOICES = WEEKDAYS  # the clinic's weekday names (clinic.models)
 
 
 class RefillSession(models.Model):

@@ -17,6 +17,7 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
+from clinic.chart_axes import date_ticks
 from clinic.display import day as _day
 from clinic.display import qty
 
@@ -28,7 +29,6 @@ AXIS_LABEL_Y = BOTTOM + 18
 LEGEND_Y = BOTTOM + 46
 HEIGHT = LEGEND_Y + 22
 SCORE_TOP = 4  # MAS (0-4, with 1+ as 1.5) and Penn (0-4) share the right axis
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 COLOURS = {
     "dose": "#14527a",
@@ -91,30 +91,6 @@ def chart_window(steps: Sequence[DoseStep], reviews: Sequence[ReviewPoint], star
     last = max([today, start] + [s.day for s in steps] + [r.day for r in reviews])
     margin = max(7, (last - start).days // 12)
     return start, last + timedelta(days=margin)
-
-
-def date_ticks(start: date, end: date) -> list[tuple[date, str]]:
-    """First days of months (at most eight), else weekly ticks."""
-    months = []
-    day = date(start.year, start.month, 1)
-    while day <= end:
-        if day > start:
-            months.append(day)
-        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    if len(months) >= 2:
-        every = math.ceil(len(months) / 8)
-        chosen = months[::every]
-        return [
-            (d, f"{MONTHS[d.month - 1]} {d.year}" if i == 0 or d.month == 1 else MONTHS[d.month - 1])
-            for i, d in enumerate(chosen)
-        ]
-    return [
-        (
-            start + timedelta(days=n),
-            f"{(start + timedelta(days=n)).day} {MONTHS[(start + timedelta(days=n)).month - 1]}",
-        )
-        for n in range(0, (end - start).days + 1, 7)
-    ]
 
 
 def _f(value: float) -> str:
