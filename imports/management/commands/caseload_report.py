@@ -9,10 +9,10 @@ import csv
 import json
 from datetime import date
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db.models import F
 
-from clinic.dates import parse_date
+from clinic.commands import clinic_and_day
 from clinic.models import Clinic
 from clinic.spreadsheet_cells import spreadsheet_safe
 from patients.models import Pump
@@ -84,16 +84,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", dest="output_format", choices=["csv", "json"], default="csv")
 
     def handle(self, *args, clinic, as_of, output_format, **options):
-        target = Clinic.objects.filter(slug=clinic).first()
-        if target is None:
-            raise CommandError(f"--clinic: no clinic with slug '{clinic}'.")
-        if as_of is None:
-            day = target.today()
-        else:
-            try:
-                day = parse_date(as_of.strip())
-            except ValueError as error:
-                raise CommandError(f"--as-of: {error}") from None
+        target, day = clinic_and_day(clinic, as_of)
         rows = report_rows(target, day)
         if output_format == "json":
             self.write_json(rows)

@@ -10,8 +10,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from clinic.dates import parse_date
-from clinic.models import Clinic
+from clinic.commands import clinic_and_day
 from scheduling.plan import COLUMNS, DEFAULT_WEEKS, MAX_WEEKS, plan_weeks
 
 
@@ -36,16 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", dest="output_format", choices=["csv", "json"], default="csv")
 
     def handle(self, *args, clinic, as_of, weeks, output_format, **options):
-        target = Clinic.objects.filter(slug=clinic).first()
-        if target is None:
-            raise CommandError(f"--clinic: no clinic with slug '{clinic}'.")
-        if as_of is None:
-            day = target.today()
-        else:
-            try:
-                day = parse_date(as_of.strip())
-            except ValueError as error:
-                raise CommandError(f"--as-of: {error}") from None
+        target, day = clinic_and_day(clinic, as_of)
         try:
             count = parse_weeks(str(weeks))
         except ValueError as error:
