@@ -234,3 +234,7 @@ class CalendarFeed(models.Model):
             .select_related("clinic", "user")
             .first()
         )
+
+
+# Periodic jobs' last runs (the health view); the model lives beside its functions.
+from clinic.job_runs import JobRun  # noqa: E402, F401

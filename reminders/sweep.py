@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clinic import job_runs
 from clinic.models import Clinic, Membership
 from patients.models import Patient, Pump
 from refills import schedule
@@ -34,6 +35,7 @@ ESCALATE = (schedule.ALARMING, schedule.EMPTY)
 DIGEST_LOOKBACK_DAYS = 7  # missed digests older than this are not even recorded
 PENDING_GRACE = timedelta(minutes=2)  # a pending row this far past its time has lost its task
 SWEEP_HISTORY = timedelta(days=7)  # how long sweep runs are kept
+JOB_NAME = "reminder_sweep"  # its last run in clinic.job_runs (the health view)
 
 
 @dataclass(frozen=True)
@@ -368,15 +370,17 @@ def run_sweep(now: datetime | None = None) -> SweepRun:
     now = now or timezone.now()
     previous = SweepRun.objects.filter(finished_at__isnull=False).order_by("-started_at").first()
     since = previous.started_at if previous else None
-    run = SweepRun.objects.create(started_at=now)
-    for clinic in Clinic.objects.order_by("pk"):
-        try:
-            run.rows_created += sweep_clinic(clinic, now, since)
-        except Exception:  # one clinic's bad data must not stop the others' reminders
-            logger.exception("reminder sweep failed for clinic %s", clinic.pk)
-            run.clinics_failed += 1
-    run.rows_requeued = requeue_stuck(now) + requeue_pending(now)
-    run.finished_at = timezone.now()
-    run.save(update_fields=["rows_created", "rows_requeued", "clinics_failed", "finished_at"])
+    with job_runs.record_run(JOB_NAME) as job:
+        run = SweepRun.objects.create(started_at=now)
+        for clinic in Clinic.objects.order_by("pk"):
+            try:
+                run.rows_created += sweep_clinic(clinic, now, since)
+            except Exception as exc:  # one clinic's bad data must not stop the others' reminders
+                logger.exception("reminder sweep failed for clinic %s", clinic.pk)
+                run.clinics_failed += 1
+                job.failed(exc)
+        run.rows_requeued = requeue_stuck(now) + requeue_pending(now)
+        run.finished_at = timezone.now()
+        run.save(update_fields=["rows_created", "rows_requeued", "clinics_failed", "finished_at"])
     SweepRun.objects.filter(started_at__lt=now - SWEEP_HISTORY).delete()  # 288 runs a day add up
     return run

@@ -19,6 +19,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import ListView
 
+from clinic import job_runs
 from clinic.access import ClinicAccessMixin, Role
 from patients.models import Patient
 from reminders.models import Reminder, SweepRun, patient_id_from_token
@@ -201,10 +202,10 @@ def broker_ok() -> bool:
 
 
 def health_report(now=None) -> dict:
-    """Database, broker, age of the last finished sweep, reminders failing now and failed (all clinics)."""
+    """Database, broker, age of the last finished sweep, reminders failing now and failed, periodic jobs (all clinics)."""
     now = now or timezone.now()
     report = {"database": "ok" if database_ok() else "error", "broker": "ok" if broker_ok() else "error"}
-    last_sweep_age = failed = failing = None
+    last_sweep_age = failed = failing = jobs = None
     sweep_failed = False
     if report["database"] == "ok":
         last = SweepRun.objects.filter(finished_at__isnull=False).order_by("-finished_at").first()
@@ -221,6 +222,9 @@ def health_report(now=None) -> dict:
         )
         failed = Reminder.objects.failed().count()
         failing = Reminder.objects.failing_since_count(now - FAILING_WINDOW)
+        # Every registered periodic job (the sweep, the worklist sync...): its last run failed,
+        # or it has not succeeded within three of its periods (beat or the workers stalled).
+        jobs = job_runs.job_states(now)
     # Three missed sweeps in a row: beat or the workers are not running.
     max_age = timedelta(seconds=3 * settings.REMINDER_SWEEP_SECONDS).total_seconds()
     sweep_ok = last_sweep_age is not None and last_sweep_age <= max_age and not sweep_failed
@@ -233,8 +237,12 @@ def health_report(now=None) -> dict:
         reminders="ok" if reminders_ok else "failing",
         reminders_failing_now=failing,
         failed_reminders=failed,
-        status="ok" if report["database"] == report["broker"] == "ok" and sweep_ok and reminders_ok else "error",
+        jobs=jobs,
+        jobs_failing=[name for name, state in (jobs or {}).items() if state["status"] != "ok"],
     )
+    jobs_ok = jobs is not None and not report["jobs_failing"]
+    healthy = report["database"] == report["broker"] == "ok" and sweep_ok and reminders_ok and jobs_ok
+    report["status"] = "ok" if healthy else "error"
     return report
 
 

@@ -63,6 +63,8 @@ HEALTH_KEYS = {
     "reminders",
     "reminders_failing_now",
     "failed_reminders",
+    "jobs",
+    "jobs_failing",
     "status",
 }
 

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from clinic.job_runs import JOBS, JobRun
 from reminders.models import Reminder, SweepRun
 from tests.reminders_data import reminder_row, utc
 
@@ -20,7 +21,26 @@ def frozen():
         yield
 
 
+def job_finished(name: str, ago: timedelta, ok: bool = True, error: str = ""):
+    """The last run of a periodic job, finished ``ago`` (a success unless ``ok`` is False)."""
+    finished = NOW - ago
+    last_success = finished if ok else None
+    return JobRun.objects.update_or_create(
+        name=name,
+        defaults={
+            "started_at": finished - timedelta(seconds=2),
+            "finished_at": finished,
+            "ok": ok,
+            "error": error,
+            "last_success_at": last_success,
+        },
+    )[0]
+
+
 def sweep_finished(ago: timedelta):
+    """A finished sweep; the other periodic jobs (the worklist sync) ran as recently."""
+    for name in JOBS:
+        job_finished(name, ago)
     return SweepRun.objects.create(started_at=NOW - ago - timedelta(seconds=2), finished_at=NOW - ago)
 
 
@@ -39,6 +59,11 @@ def test_healthy_after_a_recent_sweep(client, clinic):
         "reminders": "ok",
         "reminders_failing_now": 0,
         "failed_reminders": 1,
+        "jobs": {
+            "reminder_sweep": {"status": "ok", "last_success_age_seconds": 90, "error": ""},
+            "worklist_sync": {"status": "ok", "last_success_age_seconds": 90, "error": ""},
+        },
+        "jobs_failing": [],
         "status": "ok",
     }
     assert response["Cache-Control"] == "no-store"
@@ -146,3 +171,91 @@ def test_a_sweep_that_never_finished_is_reported_failed_after_an_interval(client
     assert response.status_code == 503 and response.json()["sweep"] == "failed"
     SweepRun.objects.filter(finished_at__isnull=True).update(started_at=NOW - timedelta(seconds=30))
     assert client.get(reverse("health")).json()["sweep"] == "ok"  # still running: not failed
+
+
+# Every periodic job, not only the sweep ------------------------------------------------
+
+
+def test_a_worklist_sync_that_raises_makes_it_unhealthy_naming_it_until_a_later_success(
+    client, clinic, settings, monkeypatch
+):
+    from worklist import sync
+
+    settings.REMINDER_SWEEP_SECONDS = 300
+    sweep_finished(timedelta(seconds=60))
+
+    def broken(clinic, now=None):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(sync, "sync_clinic", broken)
+    assert sync.sync_all() == 1  # the clinic failed; the run itself finishes
+    response = client.get(reverse("health"))
+    assert response.status_code == 503
+    report = response.json()
+    assert report["jobs_failing"] == ["worklist_sync"] and report["status"] == "error"
+    assert report["jobs"]["worklist_sync"] == {
+        "status": "failed",
+        "last_success_age_seconds": 60,
+        "error": "RuntimeError",
+    }
+    assert report["sweep"] == "ok" and report["jobs"]["reminder_sweep"]["status"] == "ok"
+    assert client.get(reverse("health") + "?check=web").status_code == 200  # the web still serves
+
+    monkeypatch.undo()
+    assert sync.sync_all() == 0
+    response = client.get(reverse("health"))
+    assert response.status_code == 200
+    assert response.json()["jobs"]["worklist_sync"] == {"status": "ok", "last_success_age_seconds": 0, "error": ""}
+
+
+def test_a_sync_that_raises_outside_the_clinics_is_recorded_failed(client, settings, monkeypatch):
+    from worklist import sync
+
+    sweep_finished(timedelta(seconds=60))
+    monkeypatch.setattr(sync.Clinic.objects, "order_by", lambda *a: (_ for _ in ()).throw(ConnectionError("gone")))
+    with pytest.raises(ConnectionError):
+        sync.sync_all()
+    report = client.get(reverse("health")).json()
+    assert report["jobs"]["worklist_sync"]["status"] == "failed" and report["jobs"]["worklist_sync"]["error"] == (
+        "ConnectionError"
+    )
+
+
+def test_a_stalled_job_is_reported_late(client, settings):
+    """Beat stopped enqueuing the sync (or no worker takes it) while the sweep still runs."""
+    settings.REMINDER_SWEEP_SECONDS = 300
+    sweep_finished(timedelta(seconds=60))
+    job_finished("worklist_sync", timedelta(seconds=900))  # three intervals: still ok
+    assert client.get(reverse("health")).status_code == 200
+    job_finished("worklist_sync", timedelta(seconds=901))
+    response = client.get(reverse("health"))
+    assert response.status_code == 503
+    assert response.json()["jobs_failing"] == ["worklist_sync"]
+    assert response.json()["jobs"]["worklist_sync"]["status"] == "late"
+
+
+def test_a_job_that_never_ran_is_late_and_one_running_too_long_failed(client, settings):
+    settings.REMINDER_SWEEP_SECONDS = 300
+    sweep_finished(timedelta(seconds=60))
+    JobRun.objects.filter(name="worklist_sync").delete()
+    report = client.get(reverse("health")).json()
+    assert report["jobs"]["worklist_sync"] == {"status": "late", "last_success_age_seconds": None, "error": ""}
+    JobRun.objects.create(name="worklist_sync", started_at=NOW - timedelta(seconds=310), last_success_at=NOW)
+    assert client.get(reverse("health")).json()["jobs"]["worklist_sync"]["status"] == "failed"  # never finished
+    JobRun.objects.filter(name="worklist_sync").update(started_at=NOW - timedelta(seconds=30))
+    assert client.get(reverse("health")).status_code == 200  # still running within its period
+
+
+def test_the_sweep_records_its_run_as_a_job(client, clinic, settings, monkeypatch):
+    from reminders import sweep
+
+    sweep.run_sweep(NOW)
+    assert JobRun.objects.get(name="reminder_sweep").ok is True
+
+    def broken(clinic, now, since=None):
+        raise ValueError("bad row")
+
+    monkeypatch.setattr(sweep, "sweep_clinic", broken)
+    sweep.run_sweep(NOW)
+    row = JobRun.objects.get(name="reminder_sweep")
+    assert (row.ok, row.error, row.last_success_at) == (False, "ValueError", NOW)

@@ -7,6 +7,12 @@ class WorklistConfig(AppConfig):
     verbose_name = "Worklist"
 
     def ready(self):
+        from django.conf import settings
+
+        from clinic import job_runs
         from worklist.audit import register_models
+        from worklist.sync import JOB_NAME
 
         register_models()
+        # On beat every sweep interval (clinic.settings CELERY_BEAT_SCHEDULE["sync-worklists"]).
+        job_runs.register(JOB_NAME, lambda: settings.REMINDER_SWEEP_SECONDS)

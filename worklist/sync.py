@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper
 from django.utils import timezone
 
-from clinic import caseload_cache
+from clinic import caseload_cache, job_runs
 from clinic.models import Clinic
 from patients.models import Pump
 from refills.models import Refill
@@ -47,6 +47,7 @@ from worklist.conditions import (
 from worklist.models import Item, ItemEvent
 
 logger = logging.getLogger(__name__)
+JOB_NAME = "worklist_sync"  # its last run in clinic.job_runs (the health view)
 
 Kind, State, Resolution = Item.Kind, Item.State, Item.Resolution
 
@@ -246,10 +247,12 @@ def sync_all(now: datetime | None = None) -> int:
     """Every clinic, each in its own transaction; one clinic's failure does not stop the others."""
     now = now or timezone.now()
     failed = 0
-    for clinic in Clinic.objects.order_by("pk"):
-        try:
-            sync_clinic(clinic, now)
-        except Exception:
-            failed += 1
-            logger.exception("worklist sync failed for clinic %s", clinic.pk)
+    with job_runs.record_run(JOB_NAME) as job:
+        for clinic in Clinic.objects.order_by("pk"):
+            try:
+                sync_clinic(clinic, now)
+            except Exception as exc:
+                failed += 1
+                job.failed(exc)
+                logger.exception("worklist sync failed for clinic %s", clinic.pk)
     return failed

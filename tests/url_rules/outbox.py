@@ -21,6 +21,10 @@ def extra_objects(clinic, objects: dict) -> dict:
     moment = datetime(2025, 10, 1, 9, 59, tzinfo=UTC)
     # A recent sweep, so the health view answers 200 in the matrix's frozen time.
     SweepRun.objects.create(started_at=moment, finished_at=moment)
+    from clinic.job_runs import JOBS, JobRun
+
+    for name in JOBS:  # and so has every periodic job (the worklist sync...)
+        JobRun.objects.create(name=name, started_at=moment, finished_at=moment, ok=True, last_success_at=moment)
     patient = objects["patient"]
     failed = Reminder.objects.create(
         clinic=clinic,
