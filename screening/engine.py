@@ -69,6 +69,12 @@ _MOVES = {
 }
 
 
+def cancels_implant(stage: str, to: str) -> bool:
+    """A move that cancels the implant booked: closing, or leaving "implant scheduled" other
+    than by implanting (the booking no longer stands)."""
+    return to == CLOSED or (stage == IMPLANT_SCHEDULED and to != IMPLANTED)
+
+
 def allowed_moves(stage: str, *, closed_from: str | None = None) -> tuple[str, ...]:
     """The stages a candidate in ``stage`` may move to (``closed_from``: the stage before closing)."""
     if stage == CLOSED:

@@ -110,11 +110,23 @@ class StageMoveForm(forms.Form):
     )
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
 
-    def __init__(self, *args, candidate, allowed, today, **kwargs):
+    def __init__(self, *args, candidate, allowed, today, scheduled_implants=(), **kwargs):
         kwargs.setdefault("initial", {"date": today})
         super().__init__(*args, **kwargs)
         self.candidate, self.today = candidate, today
+        self.scheduled_implants = list(scheduled_implants)
         self.fields["stage"].choices = [(s, Stage(s).label) for s in allowed]
+        if self.scheduled_implants and any(engine.cancels_implant(candidate.stage, s) for s in allowed):
+            # The booked implant is cancelled by some of these moves: an explicit tick naming it.
+            self.fields["cancel_implant"] = forms.BooleanField(
+                label=_("This cancels the implant booked for %(when)s.") % {"when": self.implants_in_words()},
+                required=False,
+                help_text=_("Needed to close the candidate or move it back while the implant is booked."),
+            )
+
+    def implants_in_words(self) -> str:
+        """The booked implant(s): "Sat 5 Dec 2026 08:30" (and ... for a second one)."""
+        return " and ".join(f"{day(a.local_date)} {a.local_time:%H:%M}" for a in self.scheduled_implants)
 
     def clean_date(self):
         value = self.cleaned_data["date"]
@@ -135,6 +147,18 @@ class StageMoveForm(forms.Form):
             self.add_error("closed_reason", _("Closing needs a reason: not a candidate, declined or non-responder."))
         elif cleaned.get("stage") and cleaned.get("stage") != Stage.CLOSED and cleaned.get("closed_reason"):
             self.add_error("closed_reason", _("A reason is only for closing: choose \u201cNot closing\u201d."))
+        stage = cleaned.get("stage")
+        if (
+            "cancel_implant" in self.fields
+            and stage
+            and engine.cancels_implant(self.candidate.stage, stage)
+            and not cleaned.get("cancel_implant")
+        ):
+            self.add_error(
+                "cancel_implant",
+                _("Tick to confirm: moving to %(stage)s cancels the implant booked for %(when)s.")
+                % {"stage": Stage(stage).label, "when": self.implants_in_words()},
+            )
         return cleaned
 
 

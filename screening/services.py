@@ -8,6 +8,7 @@ from datetime import date
 
 from django.db import transaction
 
+from clinic import display
 from patients.models import Patient, Pump
 from refills import services as refill_services
 from refills.models import Appointment
@@ -77,6 +78,11 @@ def move_stage(candidate: Candidate, stage: str, *, on: date, by, closed_reason:
         raise StageMoveRefused("Closing needs a reason: not a candidate, declined or non-responder.")
     if on < candidate.stage_date:
         raise StageMoveRefused("The move cannot be dated before the date of the current stage.")
+    # Closing, or moving back from "implant scheduled", cancels the booked implant (in this
+    # transaction, each cancellation audited, and named in the move's note): the page says which.
+    to_cancel = scheduled_implants(candidate) if engine.cancels_implant(candidate.stage, stage) else []
+    if to_cancel:
+        note = with_cancelled_implants(note, to_cancel)
     candidate.stage = stage
     candidate.stage_date = on
     candidate.closed_reason = closed_reason if stage == Stage.CLOSED else ""
@@ -89,12 +95,23 @@ def move_stage(candidate: Candidate, stage: str, *, on: date, by, closed_reason:
         closed_reason=candidate.closed_reason,
         note=note,
     )
-    # Closing cancels the booked implant (in this transaction): the page says which.
-    move.cancelled_implants = []
-    if stage == Stage.CLOSED:
-        for appointment in scheduled_implants(candidate):
-            move.cancelled_implants.append(refill_services.cancel_appointment(appointment))
+    move.cancelled_implants = [refill_services.cancel_appointment(a) for a in to_cancel]
     return move
+
+
+def implant_when(appointment: Appointment) -> str:
+    """The implant appointment's date and time in words: "Sat 5 Dec 2026 08:30"."""
+    return f"{display.day(appointment.local_date)} {appointment.local_time:%H:%M}"
+
+
+def with_cancelled_implants(note: str, appointments: list[Appointment]) -> str:
+    """The move's note with the implant bookings it cancels (within the note's 300 characters)."""
+    limit = StageMove._meta.get_field("note").max_length
+    cancelled = "; ".join(f"implant booked for {implant_when(a)} cancelled" for a in appointments)
+    if not note:
+        return (cancelled[:1].upper() + cancelled[1:])[:limit]
+    room = limit - len(cancelled) - 2
+    return f"{note[: max(room, 0)]}; {cancelled}"[:limit]  # the user's note is cut first
 
 
 def scheduled_implants(candidate: Candidate) -> list[Appointment]:

@@ -167,10 +167,13 @@ class StageMoveView(CandidateMixin, TemplateView):
 
     def form(self, data=None):
         allowed = services.allowed_moves(self.candidate)
-        return StageMoveForm(data, candidate=self.candidate, allowed=allowed, today=self.today)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(scheduled_implants=services.scheduled_implants(self.candidate), **kwargs)
+        return StageMoveForm(
+            data,
+            candidate=self.candidate,
+            allowed=allowed,
+            today=self.today,
+            scheduled_implants=services.scheduled_implants(self.candidate),
+        )
 
     def get(self, request, *args, **kwargs):
         return self.render_to_response(self.get_context_data(form=self.form()))
@@ -196,8 +199,8 @@ class StageMoveView(CandidateMixin, TemplateView):
                     "date": display.day(move.date),
                 }
                 for appointment in move.cancelled_implants:
-                    text += " " + _("The implant booked for %(date)s was cancelled.") % {
-                        "date": display.day(appointment.local_date)
+                    text += " " + _("The implant booked for %(when)s was cancelled.") % {
+                        "when": services.implant_when(appointment)
                     }
                 messages.success(request, text)
                 return redirect("candidate_detail", pk=self.candidate.pk)

@@ -1,15 +1,17 @@
 """Moving a candidate through the stages: only sensible moves, closing needs a reason,
 reopening where it was closed, dates checked, audited; access cases."""
 
-from datetime import date
+from datetime import date, time
 
 import pytest
 import time_machine
 from auditlog.models import LogEntry
 from django.urls import reverse
 
+from refills.models import Appointment
 from screening import services
 from screening.models import Stage, StageMove
+from tests.factories import AppointmentFactory
 from tests.screening_data import make_candidate
 
 
@@ -101,27 +103,81 @@ def test_access(client, staff, outsider, candidate):
     assert candidate.stage == Stage.REFERRED
 
 
-def test_closing_cancels_the_booked_implant_and_says_so_before_and_after(client, manager, clinic):
-    from datetime import time
-
-    from refills.models import Appointment
-    from tests.factories import AppointmentFactory
-
+def implant_scheduled(clinic):
+    """A candidate at "implant scheduled" with its implant booked for Sat 5 Dec 2026 08:30."""
     candidate = make_candidate(
         clinic, stage=Stage.IMPLANT_SCHEDULED, referral_date=date(2026, 9, 1), stage_date=date(2026, 11, 20)
     )
     booked = AppointmentFactory(
         patient=candidate.patient, kind="implant", local_date=date(2026, 12, 5), local_time=time(8, 30)
     )
+    return candidate, booked
+
+
+def test_closing_cancels_the_booked_implant_and_says_so_before_and_after(client, manager, clinic):
+    candidate, booked = implant_scheduled(clinic)
     client.force_login(manager)
     page = client.get(reverse("candidate_move", args=[candidate.pk])).content.decode()
-    assert "the implant booked for" in page and "Sat 5 Dec 2026</time> will be cancelled" in page
+    assert "The implant is booked for" in page and "Sat 5 Dec 2026</time> 08:30: closing" in page
+    assert "This cancels the implant booked for Sat 5 Dec 2026 08:30." in page
     response = client.post(
         reverse("candidate_move", args=[candidate.pk]),
-        {"stage": "closed", "date": "2026-11-25", "closed_reason": "declined", "note": ""},
+        {"stage": "closed", "date": "2026-11-25", "closed_reason": "declined", "note": "", "cancel_implant": "on"},
         follow=True,
     )
-    assert "The implant booked for Sat 5 Dec 2026 was cancelled." in response.content.decode()
+    assert "The implant booked for Sat 5 Dec 2026 08:30 was cancelled." in response.content.decode()
     booked.refresh_from_db()
     candidate.refresh_from_db()
     assert (candidate.stage, booked.status) == (Stage.CLOSED, Appointment.Status.CANCELLED)
+
+
+def test_moving_back_from_implant_scheduled_cancels_the_implant_once_ticked(client, manager, clinic):
+    candidate, booked = implant_scheduled(clinic)
+    client.force_login(manager)
+    response = move(client, candidate, stage="trial_done", note="Surgery postponed", cancel_implant="on")
+    assert response["Location"] == reverse("candidate_detail", args=[candidate.pk])
+    booked.refresh_from_db()
+    candidate.refresh_from_db()
+    assert (candidate.stage, candidate.stage_date) == (Stage.TRIAL_DONE, date(2026, 11, 25))
+    assert booked.status == Appointment.Status.CANCELLED
+    last = candidate.moves.last()
+    assert (last.stage, last.moved_by) == (Stage.TRIAL_DONE, manager)
+    assert last.note == "Surgery postponed; implant booked for Sat 5 Dec 2026 08:30 cancelled"
+    # Audited: the cancellation (the appointment's status) and the move, by the manager.
+    cancelled = LogEntry.objects.get(
+        content_type__model="appointment", object_pk=str(booked.pk), action=LogEntry.Action.UPDATE
+    )
+    assert cancelled.actor == manager and cancelled.changes_dict["status"] == ["scheduled", "cancelled"]
+    assert LogEntry.objects.filter(content_type__model="stagemove", object_pk=str(last.pk), actor=manager).exists()
+    page = client.get(response["Location"]).content.decode()
+    assert "The implant booked for Sat 5 Dec 2026 08:30 was cancelled." in page
+
+
+@pytest.mark.parametrize(
+    ("data", "stage"),
+    [({"stage": "trial_done"}, "Trial done"), ({"stage": "closed", "closed_reason": "declined"}, "Closed")],
+)
+def test_without_the_tick_nothing_moves_and_the_implant_stays_booked(client, manager, clinic, data, stage):
+    candidate, booked = implant_scheduled(clinic)
+    client.force_login(manager)
+    response = move(client, candidate, **data)
+    assert response.status_code == 200
+    assert response.context["form"].errors["cancel_implant"] == [
+        f"Tick to confirm: moving to {stage} cancels the implant booked for Sat 5 Dec 2026 08:30."
+    ]
+    assert "Nothing was saved" in response.content.decode()
+    booked.refresh_from_db()
+    candidate.refresh_from_db()
+    assert (candidate.stage, booked.status) == (Stage.IMPLANT_SCHEDULED, Appointment.Status.SCHEDULED)
+    assert candidate.moves.count() == 2
+
+
+def test_without_a_booked_implant_there_is_no_tick_to_give(client, manager, clinic):
+    candidate = make_candidate(
+        clinic, stage=Stage.IMPLANT_SCHEDULED, referral_date=date(2026, 9, 1), stage_date=date(2026, 11, 20)
+    )
+    client.force_login(manager)
+    assert "cancel_implant" not in client.get(reverse("candidate_move", args=[candidate.pk])).content.decode()
+    move(client, candidate, stage="trial_done")
+    candidate.refresh_from_db()
+    assert candidate.stage == Stage.TRIAL_DONE and candidate.moves.last().note == ""
