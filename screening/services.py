@@ -4,6 +4,7 @@ Each function works in one transaction, so a refused step saves nothing. ``on`` 
 clinic's local date, read once by the caller (a view's ``self.today``).
 """
 
+from dataclasses import dataclass
 from datetime import date
 
 from django.db import transaction
@@ -147,15 +148,73 @@ class TrialDeleteRefused(ValueError):
     """A trial that may not be deleted (the message says why)."""
 
 
-@transaction.atomic
-def delete_trial(trial: ScreeningTrial) -> None:
-    """Delete a trial recorded in error (audited by auditlog). Refused once the implant was
-    booked or done: the starting dose was proposed from the trials. The stage is not moved
-    back (a move of its own, with its date and who, if the trial was the only one)."""
-    candidate = Candidate.objects.select_for_update().get(pk=trial.candidate_id)
-    if candidate.stage in (Stage.IMPLANT_SCHEDULED, Stage.IMPLANTED):
+@dataclass(frozen=True)
+class TrialDeletePlan:
+    """What deleting a trial does to its candidate, shown on the confirmation page and done
+    by ``delete_trial``: the stage it moves back to (None: it stays) and the implant bookings
+    cancelled with it."""
+
+    back_to: str | None
+    cancels: list[Appointment]
+
+    @property
+    def back_to_label(self) -> str:
+        return str(Stage(self.back_to).label) if self.back_to else ""
+
+
+def stage_before_trials(candidate: Candidate) -> str:
+    """The last stage the candidate was in before a trial (referred, assessed or trial scheduled)."""
+    before = candidate.moves.filter(stage__in=engine.BEFORE_TRIAL).order_by("-date", "-created_at", "-pk")
+    return before.values_list("stage", flat=True).first() or Stage.REFERRED
+
+
+def trial_delete_plan(trial: ScreeningTrial, candidate: Candidate | None = None) -> TrialDeletePlan:
+    """What deleting ``trial`` does (SPEC 10: "trial done" needs a trial, "implant scheduled"
+    a responder's trial). When the stage rested on this trial and no other trial supports it,
+    the candidate moves back: from "implant scheduled" (this trial a responder, no other) to
+    "trial done" if another trial remains, else to the stage before the trials; from "trial
+    done" (no other trial) to the stage before the trials. Moving back from
+    "implant scheduled" cancels the booked implant, as a move by hand does. Earlier stages and
+    a closed candidate stay (closing was a decision of its own). Refused once implanted: the
+    pump's starting dose was confirmed from the trials."""
+    candidate = candidate or trial.candidate
+    if candidate.stage == Stage.IMPLANTED:
         raise TrialDeleteRefused(
-            f"The candidate is at the stage {Stage(candidate.stage).label}: the implant was booked from "
-            "these trials, so they are kept."
+            "The implant was recorded from these trials (the candidate is implanted), so they are kept."
         )
+    others = ScreeningTrial.objects.filter(candidate_id=candidate.pk).exclude(pk=trial.pk)
+    back_to = None
+    if (
+        candidate.stage == Stage.IMPLANT_SCHEDULED
+        and trial.outcome == engine.RESPONDER
+        and not others.filter(outcome=engine.RESPONDER).exists()
+    ):
+        back_to = Stage.TRIAL_DONE if others.exists() else stage_before_trials(candidate)
+    elif candidate.stage == Stage.TRIAL_DONE and not others.exists():
+        back_to = stage_before_trials(candidate)
+    cancels = scheduled_implants(candidate) if back_to and engine.cancels_implant(candidate.stage, back_to) else []
+    return TrialDeletePlan(back_to=back_to, cancels=cancels)
+
+
+@transaction.atomic
+def delete_trial(trial: ScreeningTrial, *, by, on: date) -> TrialDeletePlan:
+    """Delete a trial recorded in error (audited by auditlog) and do its plan
+    (``trial_delete_plan``): the move back, with the trial's date in its note, and the
+    implant bookings it cancels, all in this transaction."""
+    candidate = Candidate.objects.select_for_update().get(pk=trial.candidate_id)
+    plan = trial_delete_plan(trial, candidate)
+    when = trial.given_at.astimezone(candidate.clinic.zone)
     trial.delete()
+    if plan.back_to:
+        note = f"Trial of {display.day(when.date())} {when:%H:%M} deleted (recorded in error)"
+        if plan.cancels:
+            note = with_cancelled_implants(note, plan.cancels)
+        candidate.stage = plan.back_to
+        candidate.stage_date = max(on, candidate.stage_date)
+        candidate.save(update_fields=["stage", "stage_date", "updated_at"])
+        StageMove.objects.create(
+            candidate=candidate, stage=plan.back_to, date=candidate.stage_date, moved_by=by, note=note
+        )
+        for appointment in plan.cancels:
+            refill_services.cancel_appointment(appointment)
+    return plan

@@ -117,10 +117,19 @@ class TrialDetailView(TrialMixin, TemplateView):
 
 
 class TrialDeleteView(TrialMixin, TemplateView):
-    """Delete a trial recorded in error, after a confirmation page (audited)."""
+    """Delete a trial recorded in error, after a confirmation page that says what it does to the
+    candidate's stage and implant booking (audited)."""
 
     role = Role.MANAGER
     template_name = "screening/trial_delete.html"
+
+    def get_context_data(self, **kwargs):
+        try:
+            plan, refusal = services.trial_delete_plan(self.trial), None
+        except services.TrialDeleteRefused as refused:
+            plan, refusal = None, str(refused)
+        implants = " and ".join(services.implant_when(a) for a in plan.cancels) if plan else ""
+        return super().get_context_data(plan=plan, refusal=refusal, cancelled_implants=implants, **kwargs)
 
     def get(self, request, *args, **kwargs):
         return self.render_to_response(self.get_context_data())
@@ -130,13 +139,18 @@ class TrialDeleteView(TrialMixin, TemplateView):
             return self.render_to_response(self.get_context_data())
         when = timezone.localtime(self.trial.given_at, self.clinic.zone)
         try:
-            services.delete_trial(self.trial)
+            plan = services.delete_trial(self.trial, by=request.user, on=self.today)
         except services.TrialDeleteRefused as refusal:
             messages.error(request, str(refusal))
             return redirect("trial_detail", pk=self.trial.pk)
-        messages.success(
-            request,
-            _("The trial of %(when)s was deleted (kept in the audit trail).")
-            % {"when": f"{display.day(when.date())} {when:%H:%M}"},
-        )
+        text = _("The trial of %(when)s was deleted (kept in the audit trail).") % {
+            "when": f"{display.day(when.date())} {when:%H:%M}"
+        }
+        if plan.back_to:
+            text += " " + _("The candidate moved back to %(stage)s.") % {"stage": plan.back_to_label.lower()}
+        for appointment in plan.cancels:
+            text += " " + _("The implant booked for %(when)s was cancelled.") % {
+                "when": services.implant_when(appointment)
+            }
+        messages.success(request, text)
         return redirect("candidate_detail", pk=self.candidate.pk)
