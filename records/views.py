@@ -57,6 +57,18 @@ class PumpMixin(ClinicAccessMixin):
         return super().get_context_data(pump=self.pump, patient=self.patient, **kwargs)
 
 
+def known_members(patient, refills, changes, appointments) -> set:
+    """The members the patient page has already read (its manager, who performed, reviewed or
+    is assigned), so that its audit entries naming them need no query of their own."""
+    members = {patient.manager}
+    for refill in refills:
+        members.update((refill.performed_by, refill.reviewed_by))
+    members.update(change.performed_by for change in changes)
+    members.update(appointment.assigned_to for appointment in appointments)
+    members.discard(None)
+    return members
+
+
 class PatientDetailView(PatientMixin, TemplateView):
     """Everything about one patient: details, pump, program, appointments, chart, timeline, audit."""
 
@@ -64,8 +76,17 @@ class PatientDetailView(PatientMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        pump = self.active_pump()
-        pumps = list(self.patient.pumps.select_related("model").order_by("-implant_date", "-pk"))
+        # Every pump of the patient in one query, with its status today: the implanted one (at
+        # most one, a constraint) is the page's pump, the list and the audit table name them all.
+        pumps = list(
+            self.scoped(Pump.objects.filter(patient=self.patient))
+            .with_status(self.today)
+            .select_related("model")
+            .order_by("-implant_date", "-pk")
+        )
+        for each in pumps:
+            each.patient = self.patient  # already read (the danger banner reads its phone): no query
+        pump = next((each for each in pumps if each.status == Pump.Status.ACTIVE), None)
         # Each table read once for the timeline, the program, the chart and the upcoming list:
         # the page runs the same queries for a patient with two fills or with forty.
         refills = list(Refill.objects.filter(pump__patient=self.patient).select_related("performed_by", "reviewed_by"))
@@ -79,6 +100,8 @@ class PatientDetailView(PatientMixin, TemplateView):
             upcoming=upcoming,
             timeline=services.patient_timeline(self.patient, pumps, refills, changes, appointments),
             audit_entries=patient_history(self.clinic, self.patient)[:AUDIT_ENTRIES_ON_PAGE],
+            # Rows already read that the audit entries' values may name: not read again.
+            audit_known=[*pumps, *known_members(self.patient, refills, changes, appointments)],
         )
         if pump is not None:
             pump_refills = [r for r in refills if r.pump_id == pump.pk]
