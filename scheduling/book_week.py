@@ -22,7 +22,7 @@ from refills import services
 from refills.booking import MAX_BOOKING_DAYS, working_days_text
 from refills.models import Appointment
 from scheduling import capacity
-from scheduling.week import clinic_now, full_window, load_week, session_rows, window_for
+from scheduling.week import clinic_now, full_window, load_week, no_refiller_text, session_rows, window_for
 
 # A week of pumps is one page: beyond this the page asks for a shorter list (never a timeout).
 MAX_ROWS = 500
@@ -191,6 +191,8 @@ def problem_text(code: str, row: Row, clinic, members: dict[int, str]) -> str:
         }
     if code == capacity.FULL_SESSION:
         return _("the refill session at %(time)s on %(day)s is full") % {"time": f"{row.start:%H:%M}", "day": shown}
+    if code == capacity.NO_REFILLER:
+        return no_refiller_text(row.day)
     return _("%(name)s is away on %(day)s") % {"name": members.get(row.member_id, ""), "day": shown}
 
 

@@ -1,8 +1,10 @@
 """The clinic's week as arithmetic: slots, capacity and booking proposals (pure, no Django).
 
 SPEC 9. A day's slots are those of the active refill sessions on its weekday, when the
-clinic works that day, less the sessions of a member who is away that day (a clinic
-session, with no member, stays). Each scheduled refill appointment takes one slot of its
+clinic works that day, less the sessions of a member who is away that day. A clinic
+session (no member) stays while at least one member who can refill (an admin or pump
+manager, ``refillers``) works that day; with all of them away it has no one to run it and
+counts for nothing, and a booking there needs a tick naming that (NO_REFILLER). Each scheduled refill appointment takes one slot of its
 day (the slot at its time with its member if there is one, else the closest fit), so a
 day's capacity is its slots and its free capacity what the appointments leave.
 
@@ -35,6 +37,10 @@ class Session:
     slots: int
     slot_minutes: int
     member_id: int | None = None
+
+    @property
+    def clinic_session(self) -> bool:
+        return self.member_id is None
 
     def slot_starts(self) -> list[time]:
         base = datetime.combine(date.min, self.start)
@@ -111,6 +117,7 @@ DEFAULT_TIME = time(9, 0)
 NON_WORKING_DAY = "non_working_day"
 FULL_SESSION = "full_session"
 MEMBER_ABSENT = "member_absent"
+NO_REFILLER = "no_refiller"  # every member who can refill is away that day
 
 
 def _fit_rank(slot: Slot, booked: Booked) -> tuple:
@@ -135,12 +142,16 @@ class ClinicWeek:
     # The clinic-local time now (naive): the slots of its day starting at or before it have
     # passed, and are never free (a proposal is never in the past). None: no slot has passed.
     now: datetime | None = None
+    # The user ids of the members who can refill (admins and pump managers): a clinic session
+    # is held only on a day one of them is not away. None: not known, clinic sessions always held.
+    refillers: Iterable[int] | None = None
     _free: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self):
         self.working = working_weekdays(self.working_days)
         self.sessions = tuple(s for s in self.sessions if s.slots > 0 and s.slot_minutes > 0)
         self.absences = tuple(self.absences)
+        self.refillers = None if self.refillers is None else frozenset(self.refillers)
         self._booked_by_day: dict[date, list[Booked]] = {}
         for item in self.booked:
             self._booked_by_day.setdefault(item.day, []).append(item)
@@ -155,11 +166,19 @@ class ClinicWeek:
     def absent(self, member_id: int | None, day: date) -> bool:
         return member_id is not None and any(a.member_id == member_id and a.covers(day) for a in self.absences)
 
+    def someone_refills(self, day: date) -> bool:
+        """A member who can refill is not away on ``day`` (always, when the members are not known)."""
+        return self.refillers is None or any(not self.absent(member, day) for member in self.refillers)
+
     def sessions_on(self, day: date) -> list[Session]:
-        """The sessions held on ``day``: its weekday's, on a working day, less absent members'."""
+        """The sessions held on ``day``: its weekday's, on a working day, less absent members',
+        and the clinic's only while someone who can refill is there."""
         if not self.is_working_day(day):
             return []
-        return [s for s in self.sessions if s.weekday == day.weekday() and not self.absent(s.member_id, day)]
+        held = [s for s in self.sessions if s.weekday == day.weekday() and not self.absent(s.member_id, day)]
+        if any(s.clinic_session for s in held) and not self.someone_refills(day):
+            held = [s for s in held if not s.clinic_session]
+        return held
 
     def slots_on(self, day: date) -> list[Slot]:
         return [
@@ -280,6 +299,8 @@ class ClinicWeek:
             found.append(FULL_SESSION)
         if self.absent(member_id, day):
             found.append(MEMBER_ABSENT)
+        elif member_id is None and self.has_sessions and self.is_working_day(day) and not self.someone_refills(day):
+            found.append(NO_REFILLER)
         return found
 
     def _full_at(self, day: date, start: time, member_id: int | None) -> bool:

@@ -183,7 +183,8 @@ def clinic_week(clinic, start: date, end: date) -> capacity.ClinicWeek:
     as the booking pages load them (scheduling.week): one query, two with sessions."""
     sessions = week.session_rows(clinic)
     absences = week.absence_rows(clinic, start, end - timedelta(days=1)) if sessions else ()
-    return capacity.ClinicWeek(clinic.working_days, sessions, absences)
+    refillers = week.refiller_ids(clinic) if any(s.clinic_session for s in sessions) else None
+    return capacity.ClinicWeek(clinic.working_days, sessions, absences, refillers=refillers)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic import display
+from clinic.models import Membership
 from refills.booking import MAX_BOOKING_DAYS
 from refills.models import Appointment
 from scheduling import capacity
@@ -28,6 +29,12 @@ def session_rows(clinic) -> list[capacity.Session]:
         "pk", "weekday", "start_time", "slots", "slot_minutes", "member__user_id"
     )
     return [capacity.Session(*row) for row in rows]
+
+
+def refiller_ids(clinic) -> list[int]:
+    """The members who can refill (admins and pump managers): a clinic session needs one of them."""
+    rows = Membership.objects.filter(clinic=clinic, user__is_active=True).exclude(role=Membership.Role.STAFF)
+    return list(rows.values_list("user_id", flat=True))
 
 
 def absence_rows(clinic, first_day: date, last_day: date) -> list[capacity.Absence]:
@@ -72,7 +79,12 @@ def load_week(
     if not sessions:  # no slots to fill: the bookings do not matter
         return capacity.ClinicWeek(clinic.working_days, (), absences, now=now)
     return capacity.ClinicWeek(
-        clinic.working_days, sessions, absences, booked_rows(clinic, first_day, last_day, exclude_ids), now=now
+        clinic.working_days,
+        sessions,
+        absences,
+        booked_rows(clinic, first_day, last_day, exclude_ids),
+        now=now,
+        refillers=refiller_ids(clinic) if any(s.clinic_session for s in sessions) else None,
     )
 
 
@@ -161,6 +173,13 @@ def booking_check(clinic, today: date, *, exclude_ids=()):
             elif code == capacity.MEMBER_ABSENT:
                 name = member_names(clinic, [member_id]).get(member_id, _("The member"))
                 found.append(("assigned_to", code, _("%(name)s is away on %(day)s") % {"name": name, "day": shown}))
+            elif code == capacity.NO_REFILLER and kind == Appointment.Kind.REFILL:
+                found.append(("assigned_to", code, no_refiller_text(day)))
         return found
 
     return check
+
+
+def no_refiller_text(day: date) -> str:
+    """A clinic session on a day every member who can refill is away (capacity.NO_REFILLER)."""
+    return _("Every member who can refill (admins and pump managers) is away on %(day)s") % {"day": display.day(day)}

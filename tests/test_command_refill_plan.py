@@ -158,7 +158,8 @@ def test_capacity_from_sessions_less_absences(clinic, caseload, sessions):
 
 
 @pytest.mark.django_db
-def test_sessions_of_another_clinic_give_no_capacity(clinic, other_clinic, caseload):
+def test_sessions_of_another_clinic_give_no_capacity(clinic, other_clinic, outsider, caseload):
+    # ``outsider``: the other clinic's admin, who can run its clinic session.
     RefillSession.objects.create(clinic=other_clinic, weekday=0, start_time=time(9, 0), slots=4, slot_minutes=30)
     assert [row["capacity"] for row in plan_json("--clinic", "north", "--as-of", AS_OF, "--weeks", "2")] == [0, 0]
     assert [row["capacity"] for row in plan_json("--clinic", "south", "--as-of", AS_OF, "--weeks", "2")] == [4, 4]

@@ -104,8 +104,9 @@ def test_booking_with_an_absent_member_needs_the_tick(client, staff, manager, pu
 
 
 def test_the_proposal_with_the_manager_away_uses_the_clinic_session_without_them(
-    client, staff, manager, pump, tuesday_session
+    client, staff, manager, admin_user, pump, tuesday_session
 ):
+    # The admin can refill and is in: the clinic session is held without the manager.
     member = Membership.objects.get(user=manager)
     Absence.objects.create(clinic=pump.clinic, member=member, first_day=date(2026, 3, 1), last_day=date(2026, 3, 31))
     RefillSession.objects.create(clinic=pump.clinic, member=None, weekday=3, start_time=time(14), slots=1)
@@ -116,6 +117,26 @@ def test_the_proposal_with_the_manager_away_uses_the_clinic_session_without_them
         time(14),
         None,
     )
+
+
+def test_a_clinic_session_with_every_refiller_away_is_skipped_and_booking_it_needs_the_tick(
+    client, staff, manager, pump, tuesday_session
+):
+    """The manager is the clinic's only member who can refill (staff cannot): away in March,
+    the clinic's Thursday sessions of March have no one to run them."""
+    member = Membership.objects.get(user=manager)
+    Absence.objects.create(clinic=pump.clinic, member=member, first_day=date(2026, 3, 1), last_day=date(2026, 3, 31))
+    RefillSession.objects.create(clinic=pump.clinic, member=None, weekday=3, start_time=time(14), slots=1)
+    client.force_login(staff)
+    initial = client.get(book_url(pump)).context["form"].initial
+    assert (initial["local_date"], initial["local_time"]) == (date(2026, 4, 2), time(14))  # the first after, late
+    data = {"kind": "refill", "local_date": "2026-03-19", "local_time": "14:00", "assigned_to": ""}
+    refused = client.post(book_url(pump), data)
+    message = "Every member who can refill (admins and pump managers) is away on Thu 19 Mar 2026"
+    assert refused.context["form"].errors["assigned_to"][0].startswith(message)
+    assert not Appointment.objects.exists()
+    done = client.post(book_url(pump), {**data, "confirm_no_refiller": "on"})
+    assert done.status_code == 302 and Appointment.objects.get().local_date == date(2026, 3, 19)
 
 
 def test_rescheduling_without_a_change_asks_nothing(client, staff, manager, pump, tuesday_session):

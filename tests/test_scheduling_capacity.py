@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from scheduling.capacity import (
     FULL_SESSION,
     MEMBER_ABSENT,
+    NO_REFILLER,
     NON_WORKING_DAY,
     Absence,
     Booked,
@@ -30,8 +31,8 @@ def clinic_thursday(slots=2):
     return Session(2, weekday=3, start=NINE, slots=slots, slot_minutes=30, member_id=None)
 
 
-def week(sessions=(), absences=(), booked=(), working_days=MON_FRI):
-    return ClinicWeek(working_days, sessions, absences, booked)
+def week(sessions=(), absences=(), booked=(), working_days=MON_FRI, refillers=None):
+    return ClinicWeek(working_days, sessions, absences, booked, refillers=refillers)
 
 
 # Slots and capacity
@@ -57,6 +58,41 @@ def test_an_absent_members_session_is_gone_but_the_clinic_session_stays():
     assert week(both_thursday).capacity(THU) == 5
     assert week(both_thursday, away).capacity(THU) == 3
     assert week(both_thursday, away).capacity(date(2026, 4, 2)) == 5  # back the next Thursday
+
+
+def test_a_clinic_session_counts_only_while_a_member_who_can_refill_is_there():
+    both_thursday = [Session(1, 3, NINE, 2, 30, ANN), clinic_thursday(3)]
+    assert week(both_thursday, [Absence(ANN, THU, THU)], refillers=[ANN, BEN]).capacity(THU) == 3  # Ben is in
+    # Both away: no one to run the clinic session (and Ann's own is gone too).
+    both_away = [Absence(ANN, THU, THU), Absence(BEN, WED, THU)]
+    assert week(both_thursday, both_away, refillers=[ANN, BEN]).capacity(THU) == 0
+    assert week(both_thursday, both_away, refillers=[ANN, BEN]).capacity(date(2026, 4, 2)) == 5  # back next week
+    # One of them away the day before or after only: the session stays.
+    around = [Absence(ANN, WED, WED), Absence(BEN, FRI, FRI)]
+    assert week([clinic_thursday(3)], around, refillers=[ANN, BEN]).capacity(THU) == 3
+    assert week([clinic_thursday(3)], refillers=[]).capacity(THU) == 0  # no one can refill at all
+    assert week([clinic_thursday(3)], both_away).capacity(THU) == 3  # members not known: kept
+
+
+def test_a_member_session_is_held_while_its_member_is_in_even_with_every_other_refiller_away():
+    sessions = [Session(1, 3, NINE, 2, 30, ANN), clinic_thursday(1)]
+    away = [Absence(BEN, THU, THU)]
+    # Ann is in: both her session and the clinic's (she can run it) are held.
+    assert week(sessions, away, refillers=[ANN, BEN]).capacity(THU) == 3
+
+
+def test_the_proposal_skips_a_clinic_session_nobody_can_run():
+    sessions = [clinic_thursday(2), Session(3, 1, NINE, 1, 30, None)]
+    away = [Absence(ANN, THU, THU), Absence(BEN, THU, THU)]
+    clinic = week(sessions, away, refillers=[ANN, BEN])
+    proposal = clinic.propose(refill_due=FRI, today=MON, manager_id=ANN)
+    assert (proposal.day, proposal.start, proposal.late) == (TUE, NINE, False)
+    # No earlier clinic session: the earliest after, booked late (not the empty Thursday).
+    late = week([clinic_thursday(2)], away, refillers=[ANN, BEN]).propose(refill_due=THU, today=MON)
+    assert (late.day, late.late) == (date(2026, 4, 2), True)
+    # Ben back on Thursday: Thursday again.
+    back = week(sessions, [Absence(ANN, THU, THU), Absence(BEN, WED, WED)], refillers=[ANN, BEN])
+    assert back.propose(refill_due=FRI, today=MON).day == THU
 
 
 def test_capacity_per_week_counts_used_and_free_slots():
@@ -216,6 +252,19 @@ def test_problems_name_a_non_working_day_a_full_session_and_an_absent_member():
     assert clinic.problems(TUE, NINE, ANN) == [FULL_SESSION]
     assert clinic.problems(WED, NINE, BEN) == [MEMBER_ABSENT]
     assert clinic.problems(THU, NINE, ANN) == []  # no session that day: nothing to be full
+
+
+def test_booking_a_clinic_session_with_every_refiller_away_names_it():
+    away = [Absence(ANN, WED, THU), Absence(BEN, WED, THU)]
+    clinic = week([clinic_thursday(2)], away, refillers=[ANN, BEN])
+    assert clinic.problems(THU, NINE, None) == [NO_REFILLER]
+    assert clinic.problems(THU, NINE, ANN) == [MEMBER_ABSENT]  # a named member: their absence says it
+    assert clinic.problems(WED, NINE, None) == [NO_REFILLER]  # no session that day, and no one there
+    assert clinic.problems(TUE, NINE, None) == []  # before they go
+    assert clinic.problems(FRI, NINE, None) == []  # they are back
+    assert clinic.problems(SAT, NINE, None) == [NON_WORKING_DAY]
+    in_ = week([clinic_thursday(2)], [Absence(ANN, THU, THU)], refillers=[ANN, BEN])
+    assert in_.problems(THU, NINE, None) == []  # Ben is in
 
 
 def test_a_session_with_a_free_slot_is_not_full():

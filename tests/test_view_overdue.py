@@ -166,9 +166,10 @@ def test_worklist_reads_in_the_clinics_words(client, staff, worklist):
     assert "proposes Thu 2 Apr 2026, the first free refill slot from now" in html
 
 
-def test_the_overdue_lists_proposed_date_is_the_booking_forms(client, staff, clinic):
+def test_the_overdue_lists_proposed_date_is_the_booking_forms(client, staff, manager, clinic):
     """One function: "Book refill proposes <date>" equals the form's proposal; today's session
-    that has begun (11:00 in London, session at 09:00 on Wednesdays) is not proposed."""
+    that has begun (11:00 in London, session at 09:00 on Wednesdays) is not proposed. (The
+    manager runs the clinic sessions: without anyone who can refill they are not held.)"""
     from datetime import time
 
     from scheduling.models import RefillSession
