@@ -43,15 +43,15 @@ EXCEPTIONS = {
     "health": "JSON for an external monitor and load balancer, not a page people use",
     "candidate_from_patient": (
         "referring a patient without a pump for screening: offered on that patient's page, as "
-        "pump_create is; tests/test_view_candidate_from_patient.py checks that link"
+        "pump_create is; tests/screening/test_view_candidate_from_patient.py checks that link"
     ),
     "trial_edit": (
         "correcting a recorded trial: on its summary (Today, Pipeline, trial summary, Edit), checked "
-        "by tests/test_view_trial_detail.py"
+        "by tests/screening/test_view_trial_detail.py"
     ),
     "trial_delete": (
         "deleting a trial recorded in error: on its summary (Pipeline, candidate, trial, Delete), checked "
-        "by tests/test_view_trial_delete.py"
+        "by tests/screening/test_view_trial_delete.py"
     ),
     "candidate_implant_book": (
         "booking a responder's implant: on the candidate's page (Pipeline, candidate, Book the implant), "

@@ -4,19 +4,12 @@ clinic's patients without a pump; access cases."""
 from datetime import date
 
 import pytest
-import time_machine
 from auditlog.models import LogEntry
 from django.urls import reverse
 
 from patients.models import Patient
 from screening.models import Candidate, Stage, StageMove
 from tests.factories import PatientFactory
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel("2026-11-25 12:00:00Z", tick=False):
-        yield
 
 
 def data(**overrides):

@@ -3,10 +3,7 @@ moving the candidate back when no other trial supports its stage
 (cancelling the implant booked on the only responder), refused once implanted; another clinic's trial is a 404."""
 
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
-import pytest
-import time_machine
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
@@ -15,24 +12,16 @@ from refills.models import Appointment
 from screening import services
 from screening.models import ScreeningTrial, Stage, StageMove
 from tests.factories import AppointmentFactory
-from tests.screening_data import make_candidate, make_trial
-
-LONDON = ZoneInfo("Europe/London")
+from tests.screening_data import LONDON, make_candidate, make_trial
 
 
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel("2026-11-25 12:00:00Z", tick=False):
-        yield
-
-
-def a_trial(clinic, stage=Stage.TRIAL_DONE):
+def a_trial(clinic, stage):
+    """The conftest's trial, its candidate at ``stage``."""
     candidate = make_candidate(clinic, stage=stage, referral_date=date(2026, 10, 1), stage_date=date(2026, 11, 3))
     return make_trial(candidate, given_at=datetime(2026, 11, 3, 9, 15, tzinfo=LONDON), dose="50")
 
 
-def test_a_manager_confirms_then_deletes_and_it_is_audited(client, manager, clinic):
-    trial = a_trial(clinic)
+def test_a_manager_confirms_then_deletes_and_it_is_audited(client, manager, trial):
     client.force_login(manager)
     url = reverse("trial_delete", args=[trial.pk])
     assert (
@@ -155,8 +144,7 @@ def test_refused_once_the_implant_is_recorded(client, manager, clinic):
     assert trial.candidate.moves.count() == 2
 
 
-def test_access(client, staff, outsider, clinic):
-    trial = a_trial(clinic)
+def test_access(client, staff, outsider, trial):
     url = reverse("trial_delete", args=[trial.pk])
     client.force_login(staff)
     assert client.get(url).status_code == 403 and client.post(url, {"confirm": "yes"}).status_code == 403

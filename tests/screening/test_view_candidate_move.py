@@ -4,7 +4,6 @@ reopening where it was closed, dates checked, audited; access cases."""
 from datetime import date, time
 
 import pytest
-import time_machine
 from auditlog.models import LogEntry
 from django.urls import reverse
 
@@ -13,17 +12,6 @@ from screening import services
 from screening.models import Stage, StageMove
 from tests.factories import AppointmentFactory
 from tests.screening_data import make_candidate
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel("2026-11-25 12:00:00Z", tick=False):
-        yield
-
-
-@pytest.fixture
-def candidate(clinic):
-    return make_candidate(clinic, referral_date=date(2026, 10, 1))
 
 
 def move(client, candidate, **data):

@@ -3,22 +3,12 @@ named, nothing partial saved), the candidate moved to "trial done"; access cases
 
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from screening.models import ScreeningTrial, Stage, StageMove
-from tests.screening_data import grid_data, make_candidate, make_trial
-
-LONDON = ZoneInfo("Europe/London")
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel("2026-11-25 12:00:00Z", tick=False):
-        yield
+from tests.screening_data import LONDON, grid_data, make_candidate, make_trial
 
 
 @pytest.fixture

@@ -2,22 +2,12 @@
 with their effect and links; actions by role; another clinic's candidate is a 404."""
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from screening.models import Stage, StageMove
-from tests.screening_data import make_candidate, make_trial
-
-LONDON = ZoneInfo("Europe/London")
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel("2026-11-25 12:00:00Z", tick=False):
-        yield
+from tests.screening_data import LONDON, make_candidate, make_trial
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-import time_machine
 from auditlog.models import LogEntry
 from django.urls import reverse
 
@@ -18,12 +17,6 @@ from tests.screening_data import make_candidate, make_trial
 
 URL = "/screening/"
 TODAY = date(2026, 11, 25)
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel("2026-11-25 12:00:00Z", tick=False):
-        yield
 
 
 @pytest.fixture

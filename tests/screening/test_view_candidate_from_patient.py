@@ -4,21 +4,13 @@ and then shows the candidate's panel; access cases."""
 
 from datetime import date
 
-import pytest
-import time_machine
 from django.urls import reverse
 
 from patients.models import Patient
 from screening.models import Candidate, Stage
 from tests.factories import PatientFactory, PumpFactory
+from tests.screening.test_view_candidate_create import data
 from tests.screening_data import make_candidate
-from tests.test_view_candidate_create import data
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel("2026-11-25 12:00:00Z", tick=False):
-        yield
 
 
 def test_an_existing_patient_without_a_pump_becomes_a_candidate(client, admin_user, clinic):

@@ -1,31 +1,12 @@
 """The trial summary: per muscle group before, best after and change; the effect in words;
 the SVG chart; all scores; the starting-dose proposal; the edit link for managers; access."""
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-import pytest
-import time_machine
 from django.urls import reverse
 
 from screening.models import Stage
 from tests.screening_data import make_candidate, make_trial
-
-LONDON = ZoneInfo("Europe/London")
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel("2026-11-25 12:00:00Z", tick=False):
-        yield
-
-
-@pytest.fixture
-def trial(clinic):
-    candidate = make_candidate(
-        clinic, stage=Stage.TRIAL_DONE, referral_date=date(2026, 10, 1), stage_date=date(2026, 11, 3)
-    )
-    return make_trial(candidate, given_at=datetime(2026, 11, 3, 9, 15, tzinfo=LONDON), dose="50")
 
 
 def test_summary_at_a_glance(client, staff, trial):

@@ -3,25 +3,11 @@ nothing; access cases."""
 
 from datetime import date
 
-import pytest
-import time_machine
 from auditlog.models import LogEntry
 from django.urls import reverse
 
 from screening import services
 from screening.models import Stage
-from tests.screening_data import make_candidate
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel("2026-11-25 12:00:00Z", tick=False):
-        yield
-
-
-@pytest.fixture
-def candidate(clinic):
-    return make_candidate(clinic, referral_date=date(2026, 10, 1))
 
 
 def data(**overrides):

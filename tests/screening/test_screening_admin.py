@@ -3,29 +3,14 @@ refill sessions and absences: each list and page renders for a superuser, edits 
 the app's forms (another clinic's member refused), and nothing bypasses the services."""
 
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from scheduling.models import Absence, RefillSession
 from screening.models import Stage
 from tests.factories import MembershipFactory, UserFactory
-from tests.screening_data import make_candidate, make_trial
-
-LONDON = ZoneInfo("Europe/London")
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel("2026-11-25 12:00:00Z", tick=False):
-        yield
-
-
-@pytest.fixture
-def superuser(db):
-    return UserFactory(username="root-admin", is_staff=True, is_superuser=True)
+from tests.screening_data import LONDON, make_candidate, make_trial
 
 
 @pytest.fixture

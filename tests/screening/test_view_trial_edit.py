@@ -2,23 +2,13 @@
 not "another trial" 24 hours away); a refused edit changes nothing; access."""
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from auditlog.models import LogEntry
 from django.urls import reverse
 
 from screening.models import Stage
-from tests.screening_data import grid_data, make_candidate, make_trial
-
-LONDON = ZoneInfo("Europe/London")
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel("2026-11-25 12:00:00Z", tick=False):
-        yield
+from tests.screening_data import LONDON, grid_data, make_candidate, make_trial
 
 
 @pytest.fixture
