@@ -9,6 +9,7 @@ their trials recorded or deleted on the app's pages.
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from clinic import display
 from clinic.admin_forms import DelegatingAdminForm
 from screening.forms import CandidateForm
 from screening.models import Candidate, ScreeningTrial, StageMove
@@ -68,7 +69,7 @@ class CandidateAdmin(admin.ModelAdmin):
 class ScreeningTrialAdmin(admin.ModelAdmin):
     """Trials, read-only: recorded on the app's MAS grid; deleting one there moves the stage back."""
 
-    list_display = ["mrn", "clinic", "given_at", "method", "dose_mcg", "outcome"]
+    list_display = ["mrn", "clinic", "given", "method", "dose", "outcome"]
     list_filter = ["candidate__clinic", "outcome", "method"]
     search_fields = ["candidate__patient__mrn"]
     list_select_related = ["candidate__clinic", "candidate__patient"]
@@ -81,6 +82,15 @@ class ScreeningTrialAdmin(admin.ModelAdmin):
     @admin.display(description=_("clinic"), ordering="candidate__clinic__name")
     def clinic(self, obj):
         return obj.candidate.clinic
+
+    @admin.display(description=_("dose given at"), ordering="given_at")
+    def given(self, obj):
+        local = obj.given_at.astimezone(obj.candidate.clinic.zone)  # the clinic's time, as on its pages
+        return f"{display.day(local.date())} {local:%H:%M}"
+
+    @admin.display(description=_("dose (mcg)"), ordering="dose_mcg")
+    def dose(self, obj):
+        return display.qty(obj.dose_mcg)
 
     def has_add_permission(self, request):
         return False

@@ -119,7 +119,7 @@ class StageMoveForm(forms.Form):
         if self.scheduled_implants and any(engine.cancels_implant(candidate.stage, s) for s in allowed):
             # The booked implant is cancelled by some of these moves: an explicit tick naming it.
             self.fields["cancel_implant"] = forms.BooleanField(
-                label=_("This cancels the implant booked for %(when)s.") % {"when": self.implants_in_words()},
+                label=_("This cancels the implant booked for %(when)s") % {"when": self.implants_in_words()},
                 required=False,
                 help_text=_("Needed to close the candidate or move it back while the implant is booked."),
             )

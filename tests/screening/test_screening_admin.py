@@ -56,6 +56,10 @@ def test_candidates_and_trials_are_found_by_mrn_and_listed_without_names(client,
         page = client.get(reverse(f"admin:screening_{model}_changelist"), {"q": "ADM-CAND"}).content.decode()
         assert "ADM-CAND" in page and "ADM-OTHER" not in page
         assert rows["candidate"].patient.last_name not in page
+    # A trial in the clinic's time and words (09:00 in London is 08:00 UTC in summer), the dose without zeros.
+    make_trial(other, given_at=datetime(2026, 9, 1, 9, 0, tzinfo=LONDON), dose="75")
+    page = client.get(reverse("admin:screening_screeningtrial_changelist")).content.decode()
+    assert "Tue 1 Sep 2026 09:00" in page and "08:00" not in page and ">75<" in page
     assert other.pk  # (a second candidate the search leaves out)
 
 

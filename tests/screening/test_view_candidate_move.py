@@ -107,7 +107,7 @@ def test_closing_cancels_the_booked_implant_and_says_so_before_and_after(client,
     client.force_login(manager)
     page = client.get(reverse("candidate_move", args=[candidate.pk])).content.decode()
     assert "The implant is booked for" in page and "Sat 5 Dec 2026</time> 08:30: closing" in page
-    assert "This cancels the implant booked for Sat 5 Dec 2026 08:30." in page
+    assert "This cancels the implant booked for Sat 5 Dec 2026 08:30</label>" in page
     response = client.post(
         reverse("candidate_move", args=[candidate.pk]),
         {"stage": "closed", "date": "2026-11-25", "closed_reason": "declined", "note": "", "cancel_implant": "on"},
