@@ -274,24 +274,13 @@ def _escalation_context(reminder: Reminder, now: datetime) -> tuple[str, dict]:
     }
 
 
-def _unclaimed_context(reminder: Reminder, now: datetime) -> tuple[str, dict]:
-    """A worklist item nobody claimed (written by the worklist's escalation): the pump's row and the item's page."""
-    subject, context = _escalation_context(reminder, now)
-    subject = _("Unclaimed for %(hours)d working hours: %(subject)s") % {
-        "hours": reminder.clinic.escalation_delay_hours,
-        "subject": subject,
-    }
-    item_id = reminder.target.split(":")[1]  # "worklist_item:<id>:user:<id>"
-    context["item_url"] = absolute(reverse("worklist_item", args=[int(item_id)]))
-    return subject, context
-
-
 CONTEXTS = {
     Kind.APPOINTMENT: _appointment_context,
     Kind.REFILL_NEEDED: _refill_needed_context,
     Kind.DIGEST: _digest_context,
     Kind.ESCALATION: _escalation_context,
-    Kind.UNCLAIMED: _unclaimed_context,
+    # Kind.UNCLAIMED (the worklist's escalation digest) is registered by the worklist app
+    # (worklist.escalation.email_context): its items live above this layer.
 }
 
 

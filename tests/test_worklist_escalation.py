@@ -1,7 +1,8 @@
 """worklist.escalation: an empty or alarming item unclaimed past the clinic's delay of working
-hours is escalated once, with one outbox row per admin in the same transaction, and emailed by
-the existing delivery."""
+hours is escalated once; each escalation run writes one digest row per admin (listing every
+item it escalated) in the same transaction, emailed by the existing delivery."""
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -48,11 +49,13 @@ def test_not_before_the_delay_then_once_with_a_row_per_admin(clinic, alarming, a
     item = refill_item(alarming)
     assert item.escalated_at == NOON
     rows = unclaimed_rows()
-    assert [(r.recipient_user, r.key_date, r.pump_status, r.status) for r in rows] == [
-        (admin_user, alarming.alarm_date, "alarming", "pending"),
-        (second_admin, alarming.alarm_date, "alarming", "pending"),
+    assert [(r.recipient_user, r.key_date, r.pump_status, r.status, r.due_at) for r in rows] == [
+        (admin_user, TODAY, "alarming", "pending", NOON),
+        (second_admin, TODAY, "alarming", "pending", NOON),
     ]
-    assert {r.target for r in rows} == {f"worklist_item:{item.pk}:user:{u.pk}" for u in (admin_user, second_admin)}
+    assert {r.target for r in rows} == {
+        f"worklist_escalation:{item.pk}:user:{u.pk}" for u in (admin_user, second_admin)
+    }
     assert ItemEvent.objects.get(action="escalated").detail == "Unclaimed for 2 working hours; emailed 2 admins."
     # Later syncs neither escalate again nor write another row.
     later = NOON + timedelta(days=1)
@@ -128,10 +131,11 @@ def test_the_email_goes_to_the_admin_through_the_existing_delivery(clinic, alarm
         assert delivery.deliver(row.pk, NOON).result == delivery.SENT
     [message] = mailoutbox
     assert message.to == [admin_user.email]
-    assert message.subject == "Unclaimed for 2 working hours: ALARMING: pump of patient ALARM9 (North Pump Clinic)"
+    assert message.subject == "Unclaimed for 2 working hours: 1 pump (ALARMING: patient ALARM9), North Pump Clinic"
     item = refill_item(alarming)
     assert f"/worklist/items/{item.pk}/" in message.body
-    assert "nobody has claimed the worklist item of patient ALARM9" in message.body
+    assert "nobody has claimed the worklist item for 2 working hours (escalated on Wed 25 Nov 2026)" in message.body
+    assert "1. Patient ALARM9 " in message.body and "the pump is ALARMING" in message.body
     assert alarming.patient.last_name not in message.body and "mcg" not in message.body
     row.refresh_from_db()
     assert row.status == "sent"
@@ -144,3 +148,91 @@ def test_without_an_admin_email_the_item_is_still_escalated_and_shown(clinic, al
         assert synced(clinic, NOON)["escalated"] == 1
     assert unclaimed_rows() == []
     assert refill_item(alarming).escalated_at == NOON
+
+
+def test_a_backlog_of_30_items_is_one_digest_per_admin_most_dangerous_first(clinic, admin_user, mailoutbox):
+    """A clinic adopting the app with a backlog: 30 items escalate in one run, each once, and
+    each admin gets one email listing all of them (empty before alarming), not 30."""
+    second_admin = member(clinic, Membership.Role.ADMIN, username="second-admin")
+    with at(NOW):
+        pumps = [
+            pump_in_status(clinic, "empty" if n % 3 == 0 else "alarming", TODAY, mrn=f"BACK{n:02d}") for n in range(30)
+        ]
+        synced(clinic)
+    with at(NOON):
+        assert synced(clinic, NOON)["escalated"] == 30
+        rows = unclaimed_rows()
+        assert [r.recipient_user for r in rows] == [admin_user, second_admin]
+        assert {r.pump_status for r in rows} == {"empty"}  # the worst of the run
+        for row in rows:
+            assert delivery.deliver(row.pk, NOON).result == delivery.SENT
+    assert ItemEvent.objects.filter(action="escalated").count() == 30  # each item escalated once
+    assert len(mailoutbox) == 2
+    message = mailoutbox[0]
+    assert message.subject == "Unclaimed for 2 working hours: 30 pumps (10 EMPTY, 20 ALARMING), North Pump Clinic"
+    body = message.body
+    assert "nobody has claimed these 30 worklist items" in body
+    for pump in pumps:
+        assert f"/worklist/items/{refill_item(pump).pk}/" in body
+    positions = {pump.patient.mrn: body.index(f"Patient {pump.patient.mrn} ") for pump in pumps}
+    empties = [positions[f"BACK{n:02d}"] for n in range(30) if n % 3 == 0]
+    alarmings = [positions[f"BACK{n:02d}"] for n in range(30) if n % 3]
+    assert max(empties) < min(alarmings)  # empty first, then alarming
+    # Dates in words (SPEC 8), never ISO, for each of the 30.
+    assert len(re.findall(r"Alarm date: +(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2} \d{4}", body)) == 30
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", body.replace("/", " "))
+    html = message.alternatives[0][0]
+    assert html.count("Open the worklist item") == 30
+    assert not any(pump.patient.last_name in body for pump in pumps)
+    # Later syncs neither escalate again nor email again.
+    later = NOON + timedelta(hours=3)
+    with at(later):
+        assert synced(clinic, later)["escalated"] == 0
+    assert len(unclaimed_rows()) == 2
+
+
+def test_a_later_run_sends_a_new_digest_with_only_its_own_items(clinic, alarming, admin_user):
+    with at(NOON):
+        synced(clinic, NOON)
+    with at(NOON + timedelta(hours=1)):
+        late = pump_in_status(clinic, "empty", TODAY, mrn="EMPTY2")
+        synced(clinic, NOON + timedelta(hours=1))  # opens its item now: its delay starts
+    evening = NOON + timedelta(hours=3)
+    with at(evening):
+        assert synced(clinic, evening)["escalated"] == 1
+    first, second = unclaimed_rows()
+    assert first.target != second.target
+    from worklist.escalation import run_items
+
+    assert run_items(first) == [refill_item(alarming)]
+    assert run_items(second) == [refill_item(late)]
+
+
+def test_rewriting_a_runs_rows_never_sends_twice(clinic, alarming, admin_user):
+    """The row's key is the run's (its lowest item and the admin): written again (a retried
+    transaction, a second writer), it is dropped by the unique key."""
+    from reminders.sweep import Due, write_rows
+
+    with at(NOON):
+        synced(clinic, NOON)
+        [row] = unclaimed_rows()
+        again = Due(
+            kind=row.kind,
+            target=row.target,
+            key_date=row.key_date,
+            due_at=NOON,
+            recipient_email=admin_user.email,
+            recipient_user_id=admin_user.pk,
+        )
+        assert write_rows(clinic, [again], NOON) == []
+    assert len(unclaimed_rows()) == 1
+
+
+def test_a_row_written_before_the_digest_still_renders_its_one_item(clinic, alarming, admin_user, mailoutbox):
+    with at(NOON):
+        synced(clinic, NOON)
+        item = refill_item(alarming)
+        [row] = unclaimed_rows()
+        Reminder.objects.filter(pk=row.pk).update(target=f"worklist_item:{item.pk}:user:{admin_user.pk}")
+        assert delivery.deliver(row.pk, NOON).result == delivery.SENT
+    assert "1. Patient ALARM9 " in mailoutbox[0].body

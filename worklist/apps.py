@@ -16,3 +16,10 @@ class WorklistConfig(AppConfig):
         register_models()
         # On beat every sweep interval (clinic.settings CELERY_BEAT_SCHEDULE["sync-worklists"]).
         job_runs.register(JOB_NAME, lambda: settings.REMINDER_SWEEP_SECONDS)
+
+        # The escalation digest's content: its items live here, above the outbox's delivery.
+        from reminders import delivery
+        from reminders.models import Reminder
+        from worklist import escalation
+
+        delivery.CONTEXTS[Reminder.Kind.UNCLAIMED] = escalation.email_context
