@@ -60,6 +60,7 @@ def test_staff_book_the_weeks_due_soon_pumps_in_one_pass(page, clinic, admin_use
     pumps = [pump_due(clinic, monday + timedelta(days=n), manager, f"WEEK{n}", NAMES[n]) for n in range(5)]
 
     login(page, "sam-staff")
+    page.get_by_role("navigation", name="Main").get_by_text("Planning", exact=True).click()  # open its menu
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Book the week").click()
     page.wait_for_url(re.compile(r"/book-the-week/$"))
     heading = f"Book the week of {dateformat.format(monday, 'D j M Y')}"
@@ -115,6 +116,7 @@ def test_staff_book_the_weeks_due_soon_pumps_in_one_pass(page, clinic, admin_use
     assert Appointment.objects.get(pump=pumps[1]).local_date == thursday
 
     # The sessions (admins) and absences pages, at both widths.
+    page.get_by_role("navigation", name="Main").get_by_text("Planning", exact=True).click()  # open its menu
     page.get_by_role("link", name="Absences").first.click()
     page.wait_for_url(re.compile(r"/clinic/absences/$"))
     assert "Course" in page.get_by_role("table").inner_text()
@@ -133,6 +135,7 @@ def test_staff_book_the_weeks_due_soon_pumps_in_one_pass(page, clinic, admin_use
 
     page.context.clear_cookies()
     login(page, "alice-admin")
+    page.get_by_role("navigation", name="Main").get_by_text("Planning", exact=True).click()  # open its menu
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Sessions").click()
     page.wait_for_url(re.compile(r"/clinic/sessions/$"))
     assert "19 refill slots a week" in page.get_by_role("table").inner_text()

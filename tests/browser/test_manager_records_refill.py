@@ -67,6 +67,7 @@ def test_manager_records_a_refill_with_a_discrepancy_and_acknowledges_the_review
     pump.refresh_from_db()
     assert pump.alarm_date == new_alarm
 
+    page.get_by_role("navigation", name="Main").get_by_text("Lists", exact=True).click()  # open its menu
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Review").click()
     page.wait_for_url(re.compile(r"/review/$"))
     row = page.get_by_role("row").filter(has_text="DISC1")

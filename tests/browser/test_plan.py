@@ -69,6 +69,7 @@ def test_a_manager_sees_the_crunch_week_and_the_report(page, clinic, manager, st
     )
 
     login(page, "mark-manager")
+    page.get_by_role("navigation", name="Main").get_by_text("Planning", exact=True).click()  # open its menu
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Plan").click()
     page.wait_for_url(re.compile(r"/plan/$"))
     assert page.get_by_role("heading", level=1).inner_text() == "Refill plan"
@@ -95,6 +96,7 @@ def test_a_manager_sees_the_crunch_week_and_the_report(page, clinic, manager, st
     absences.get_by_role("link", name="Move the refill of AWAY1").click()
     page.wait_for_url(re.compile(rf"/appointments/{appointment.pk}/edit/\?propose=1$"))  # a new proposal
 
+    page.get_by_role("navigation", name="Main").get_by_text("Reports", exact=True).click()  # open its menu
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Monthly report").click()
     page.wait_for_url(re.compile(r"/reports/monthly/$"))
     assert page.get_by_role("heading", level=1).inner_text().startswith("Monthly report: ")

@@ -22,6 +22,7 @@ def test_staff_books_a_refill_from_the_overdue_worklist(page, clinic, staff):
     booking_day = first_booking_day(clinic, today)
 
     login(page, "sam-staff")
+    page.get_by_role("navigation", name="Main").get_by_text("Lists", exact=True).click()  # open its menu
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Overdue").click()
     page.wait_for_url(re.compile(r"/overdue/$"))
     worklist = page.get_by_role("table", name=re.compile("Overdue worklist"))
@@ -62,6 +63,7 @@ def test_staff_books_a_refill_from_the_overdue_worklist(page, clinic, staff):
     assert appointment.created_by == staff
 
     # Back on the worklist the pump is still overdue but no longer unbooked.
+    page.get_by_role("navigation", name="Main").get_by_text("Lists", exact=True).click()  # open its menu
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Overdue").click()
     row = page.get_by_role("row").filter(has_text="LATE1")
     assert "Booked late" in row.inner_text()
