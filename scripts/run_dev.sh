@@ -4,6 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBUG="${DEBUG:-true}"
+# PORT (default 8000) is where the app is served; links in the emails the worker writes use
+# SITE_URL, which follows PORT unless it is set.
+PORT="${PORT:-8000}"
+if ! [[ "$PORT" =~ ^[0-9]+$ ]] || (( 10#$PORT < 1 || 10#$PORT > 65535 )); then
+  echo "Environment variable PORT must be a port number from 1 to 65535, got '$PORT'." >&2
+  exit 2
+fi
+PORT=$((10#$PORT))
+export SITE_URL="${SITE_URL:-http://127.0.0.1:$PORT}"
 BIN=.venv/bin
 mkdir -p var/mail
 $BIN/python manage.py migrate --no-input
@@ -18,7 +27,7 @@ trap 'kill $WORKER 2>/dev/null || true; wait $WORKER 2>/dev/null || true' EXIT I
 
 cat <<MSG
 
-  ITB Caseload is starting at http://127.0.0.1:8000/
+  ITB Caseload is starting at http://127.0.0.1:$PORT/ (links in emails: $SITE_URL)
   Demo logins (password: demo-password-2026):
     demo-admin    clinic admin (and Django admin at /admin/)
     demo-manager  pump manager
@@ -26,4 +35,4 @@ cat <<MSG
   Emails are written to var/mail/; the Celery worker logs to var/celery.log.
 
 MSG
-$BIN/python manage.py runserver 127.0.0.1:8000
+$BIN/python manage.py runserver "127.0.0.1:$PORT"
