@@ -35,6 +35,7 @@ from scheduling import week as scheduling_week
 from screening import pipeline as screening_pipeline
 from screening import today as screening_today
 from worklist import columns as worklist_columns
+from worklist import standing as worklist_standing
 from worklist import today as worklist_today
 
 OVERDUE_STATUSES = (schedule.EMPTY, schedule.ALARMING, schedule.OVERDUE)
@@ -79,7 +80,8 @@ PUMP_CARDS = [
 
 
 def today_counts(clinic, today: date, user) -> dict:
-    """Every Today number for the clinic and for ``user``'s own patients, in two queries.
+    """Every Today number for the clinic and for ``user``'s own patients, and the worklist's
+    standing check (SPEC 9), in two queries.
 
     One pass over the followed pumps counts every pump card with plain comparisons of
     stored columns (counting_status_q; the booking from the stored first booked refill),
@@ -123,14 +125,18 @@ def today_counts(clinic, today: date, user) -> dict:
     )
     here = Q(of_clinic=clinic.pk)
     under = here & Q(residual_discrepancy_ml__gt=0)  # more left than expected: withdrawal risk
-    counts.update(
-        flagged.aggregate(
-            review=Count("pk", filter=here),
-            my_review=Count("pk", filter=here & Q(of_manager=user.pk)),
-            under_delivery=Count("pk", filter=under),
-            my_under_delivery=Count("pk", filter=under & Q(of_manager=user.pk)),
-        )
-    )
+    # The flagged refills' counts and the standing check's in one query (each a subquery of
+    # it): the standing check is invalidated with the caseload (worklist.services and
+    # worklist.sync mark a change on every claim, exception and sync), as these counts are.
+    keys = ("review", "my_review", "under_delivery", "my_under_delivery", "standing_check")
+    querysets = [
+        flagged.filter(here),
+        flagged.filter(here & Q(of_manager=user.pk)),
+        flagged.filter(under),
+        flagged.filter(under & Q(of_manager=user.pk)),
+        worklist_standing.standing_check_pumps(clinic, today),
+    ]
+    counts.update(zip(keys, capped_counts(querysets, None), strict=True))
     return counts
 
 
@@ -170,7 +176,7 @@ class TodayView(ClinicAccessMixin, TemplateView):
         # Counted once per caseload change (clinic.caseload_cache), not on every visit.
         counts = caseload_cache.cached(
             self.clinic.pk,
-            ("today", 2, self.request.user.pk, self.today.isoformat()),  # 2: the counts' keys changed
+            ("today", 3, self.request.user.pk, self.today.isoformat()),  # 3: the counts' keys changed
             lambda: today_counts(self.clinic, self.today, self.request.user),
         )
         # ?mine=1: the action list of the user's own patients only (when they have any).
@@ -195,7 +201,7 @@ class TodayView(ClinicAccessMixin, TemplateView):
             danger_hidden=sum(link.count for link in more),
             danger_total=dangers.total_items(counts, manager),
             danger_mine=mine,
-            worklist=worklist_today.for_today(self.clinic, self.today, items),
+            worklist=worklist_today.for_today(self.clinic, self.today, items, counts["standing_check"]),
             screening_waiting=screening_today.waiting_candidates(self.clinic, self.today, self.request.user),
         )
         return context
@@ -207,16 +213,19 @@ class TodayView(ClinicAccessMixin, TemplateView):
 MAX_COUNT_CAP = 2**31 - 1
 
 
-def capped_counts(querysets, cap: int) -> tuple[int, ...]:
+def capped_counts(querysets, cap: int | None) -> tuple[int, ...]:
     """How many rows each queryset has, counting no further than ``cap``, in one query.
 
-    Each count reads at most ``cap`` index entries, whatever the size of the caseload.
+    Each count reads at most ``cap`` index entries, whatever the size of the caseload
+    (``cap=None``: every row, for counts that are few or cached).
     """
-    cap = min(cap, MAX_COUNT_CAP)
     parts, params = [], []
     for n, queryset in enumerate(querysets):
+        rows = queryset.order_by().values("pk")
+        if cap is not None:
+            rows = rows[: min(cap, MAX_COUNT_CAP)]
         try:
-            sql, query_params = queryset.order_by().values("pk")[:cap].query.sql_with_params()
+            sql, query_params = rows.query.sql_with_params()
         except EmptyResultSet:  # a filter no row can match (an empty choice list)
             parts.append("0")
             continue

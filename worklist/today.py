@@ -49,9 +49,9 @@ def row(item, zone) -> dict:
 ESCALATED_SHOWN = 10  # at the top of Today; the rest are first on the worklist
 
 
-def for_today(clinic, today: date, danger_items=()) -> TodayWorklist:
+def for_today(clinic, today: date, danger_items=(), standing_count: int | None = None) -> TodayWorklist:
     """The worklist's part of Today for ``clinic`` on ``today``: one query (and one more, cached,
-    for the standing check)."""
+    for the standing check unless ``standing_count`` gives it: Today counts it with its cards)."""
     zone = clinic.zone
     pump_ids = [d.pump.pk for d in danger_items if d.kind != UNDER_DELIVERY]
     refill_ids = [d.refill.pk for d in danger_items if d.kind == UNDER_DELIVERY and d.refill is not None]
@@ -76,7 +76,9 @@ def for_today(clinic, today: date, danger_items=()) -> TodayWorklist:
         escalated=escalated[:ESCALATED_SHOWN],
         more_escalated=unlisted >= ESCALATED_SHOWN or len(escalated) > ESCALATED_SHOWN,
         # Cached until the caseload or the worklist changes.
-        standing_count=caseload_cache.cached(
+        standing_count=standing_count
+        if standing_count is not None
+        else caseload_cache.cached(
             clinic.pk, ("standing check", today.isoformat()), lambda: standing_check_count(clinic, today)
         ),
         standing_url=reverse("worklist_unbooked"),
