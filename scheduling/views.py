@@ -50,19 +50,31 @@ class SessionListView(ClinicAccessMixin, TemplateView):
             session.offered = session.active and session.weekday in working
         return super().get_context_data(
             sessions=sessions,
+            listed=bool(sessions),
             weekly_slots=sum(s.slots for s in sessions if s.offered),
             working_days=working_days_text(self.clinic.working_days),
             **kwargs,
         )
 
 
-class SessionFormView(ClinicAccessMixin, TemplateView):
-    role = Role.ADMIN
-    template_name = "scheduling/session_form.html"
-    session = None
+class FormPageView(ClinicAccessMixin, TemplateView):
+    """One form that saves, says what it saved and goes back to its list (a refill session, an
+    absence): GET shows it, a refused POST shows it again with its errors (nothing saved).
+    ``object`` is the row edited (None: a new one), in the context as ``context_name``."""
+
+    form_class = None
+    context_name = ""
+    back_url_name = ""
+    back_label = ""
+    form_label = ""
+    save_label = ""
+    object = None
+
+    def form_kwargs(self) -> dict:
+        return {"clinic": self.clinic}
 
     def make_form(self, data=None):
-        return RefillSessionForm(data, instance=self.session, clinic=self.clinic)
+        return self.form_class(data, instance=self.object, **self.form_kwargs())
 
     def get(self, request, *args, **kwargs):
         return self.render_to_response(self.get_context_data(form=self.make_form()))
@@ -71,14 +83,38 @@ class SessionFormView(ClinicAccessMixin, TemplateView):
         form = self.make_form(request.POST)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form))
+        self.saved(form)
+        return redirect(self.back_url_name)
+
+    def saved(self, form) -> None:
+        raise NotImplementedError
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            **{self.context_name: self.object},
+            back_url=reverse(self.back_url_name),
+            back_label=self.back_label,
+            form_label=self.form_label,
+            save_label=self.save_label,
+            **kwargs,
+        )
+
+
+class SessionFormView(FormPageView):
+    role = Role.ADMIN
+    template_name = "scheduling/session_form.html"
+    form_class = RefillSessionForm
+    context_name = "session"
+    back_url_name = "sessions"
+    back_label = gettext_lazy("refill sessions")
+    form_label = gettext_lazy("Refill session")
+    save_label = gettext_lazy("Save session")
+
+    def saved(self, form) -> None:
         session = form.save(commit=False)
         session.clinic = self.clinic
         session.save()
-        messages.success(request, _("Refill session saved: %(what)s.") % {"what": session_words(session)})
-        return redirect("sessions")
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(session=self.session, **kwargs)
+        messages.success(self.request, _("Refill session saved: %(what)s.") % {"what": session_words(session)})
 
 
 class SessionCreateView(SessionFormView):
@@ -87,7 +123,7 @@ class SessionCreateView(SessionFormView):
 
 class SessionEditView(SessionFormView):
     def load_objects(self):
-        self.session = self.get_scoped(RefillSession.objects.select_related("member__user"), pk=self.kwargs["pk"])
+        self.object = self.get_scoped(RefillSession.objects.select_related("member__user"), pk=self.kwargs["pk"])
 
 
 class ConfirmDeleteView(ClinicAccessMixin, TemplateView):
@@ -136,7 +172,7 @@ class AbsenceListView(ClinicAccessMixin, TemplateView):
         )
         for absence in absences:
             absence.editable = self.is_clinic_admin or absence.member_id == self.membership.pk
-        return super().get_context_data(absences=absences, **kwargs)
+        return super().get_context_data(absences=absences, listed=bool(absences), **kwargs)
 
 
 class OwnAbsenceMixin:
@@ -148,29 +184,22 @@ class OwnAbsenceMixin:
             self.role = self.post_role = Role.ADMIN
 
 
-class AbsenceFormView(ClinicAccessMixin, TemplateView):
+class AbsenceFormView(FormPageView):
     role = Role.STAFF
     template_name = "scheduling/absence_form.html"
-    object = None
+    form_class = AbsenceForm
+    context_name = "absence"
+    back_url_name = "absences"
+    back_label = gettext_lazy("absences")
+    form_label = gettext_lazy("Absence")
+    save_label = gettext_lazy("Save absence")
 
-    def make_form(self, data=None):
-        return AbsenceForm(
-            data,
-            instance=self.object,
-            clinic=self.clinic,
-            membership=self.membership,
-            can_choose_member=self.is_clinic_admin,
-        )
+    def form_kwargs(self) -> dict:
+        return {"clinic": self.clinic, "membership": self.membership, "can_choose_member": self.is_clinic_admin}
 
-    def get(self, request, *args, **kwargs):
-        return self.render_to_response(self.get_context_data(form=self.make_form()))
-
-    def post(self, request, *args, **kwargs):
-        form = self.make_form(request.POST)
-        if not form.is_valid():
-            return self.render_to_response(self.get_context_data(form=form))
+    def saved(self, form) -> None:
         absence = form.save()
-        messages.success(request, _("Absence saved: %(what)s.") % {"what": absence_words(absence)})
+        messages.success(self.request, _("Absence saved: %(what)s.") % {"what": absence_words(absence)})
         booked = (
             plan.scheduled_refills_between(self.clinic, absence.first_day, absence.last_day + timedelta(days=1))
             .filter(assigned_to_id=absence.member.user_id)
@@ -178,7 +207,7 @@ class AbsenceFormView(ClinicAccessMixin, TemplateView):
         )
         if booked:
             messages.warning(
-                request,
+                self.request,
                 format_html(
                     '{} <a href="{}#absence-heading">{}</a>',
                     ngettext(
@@ -191,10 +220,6 @@ class AbsenceFormView(ClinicAccessMixin, TemplateView):
                     _("Move them from the plan's list"),
                 ),
             )
-        return redirect("absences")
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(absence=self.object, **kwargs)
 
 
 class AbsenceCreateView(AbsenceFormView):

@@ -57,10 +57,12 @@ class WorklistView(ClinicAccessMixin, TemplateView):
         paginator = Paginator(chosen, PER_PAGE)
         paginator.count = counts[tab]  # already counted with the tabs: no second COUNT
         page = paginator.get_page(self.request.GET.get("page"))
+        rows = rows_for(page.object_list, self.clinic.zone)
         context.update(
             tab=tab,
             tabs=[(key, label, counts[key]) for key, label in TABS.items()],
-            rows=rows_for(page.object_list, self.clinic.zone),
+            rows=rows,
+            listed=bool(rows),
             page_obj=page,
             is_paginated=page.has_other_pages(),
         )
@@ -226,5 +228,6 @@ class StandingCheckView(ClinicAccessMixin, TemplateView):
         pumps = standing_check_pumps(self.clinic, self.today)
         paginator = Paginator(pumps, PER_PAGE)
         page = paginator.get_page(self.request.GET.get("page"))
-        context.update(page_obj=page, pumps=page.object_list, is_paginated=page.has_other_pages())
+        pumps = list(page.object_list)
+        context.update(page_obj=page, pumps=pumps, listed=bool(pumps), is_paginated=page.has_other_pages())
         return context
