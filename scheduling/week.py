@@ -182,4 +182,4 @@ def booking_check(clinic, today: date, *, exclude_ids=()):
 
 def no_refiller_text(day: date) -> str:
     """A clinic session on a day every member who can refill is away (capacity.NO_REFILLER)."""
-    return _("Every member who can refill (admins and pump managers) is away on %(day)s") % {"day": display.day(day)}
+    return _("Every admin and pump manager (who can refill) is away on %(day)s") % {"day": display.day(day)}

@@ -132,7 +132,7 @@ def test_a_clinic_session_with_every_refiller_away_is_skipped_and_booking_it_nee
     assert (initial["local_date"], initial["local_time"]) == (date(2026, 4, 2), time(14))  # the first after, late
     data = {"kind": "refill", "local_date": "2026-03-19", "local_time": "14:00", "assigned_to": ""}
     refused = client.post(book_url(pump), data)
-    message = "Every member who can refill (admins and pump managers) is away on Thu 19 Mar 2026"
+    message = "Every admin and pump manager (who can refill) is away on Thu 19 Mar 2026"
     assert refused.context["form"].errors["assigned_to"][0].startswith(message)
     assert not Appointment.objects.exists()
     done = client.post(book_url(pump), {**data, "confirm_no_refiller": "on"})
