@@ -33,6 +33,7 @@ from clinic.audit import batched_entries
 from clinic.models import Clinic
 from imports import import_audit
 from imports.columns import COLUMNS, Problem, SourceRow, Table, parse_cells, read_csv, read_xlsx
+from imports.unrendered import unrendered
 from patients.forms import PatientForm, PumpForm
 from patients.models import Patient, Pump, PumpModel
 from refills import services
@@ -318,8 +319,8 @@ class RowImporter:
         (patients.forms.ClinicScopedForm: the same rules, without a deep copy per row)."""
         first = self.first_forms.get(form_class)
         # Never rendered: neither the translated ":" (label_suffix) nor the fields' ids
-        # (auto_id) are looked up per form.
-        form = form_class(data, fields_of=first, label_suffix="", auto_id=False, **kwargs)
+        # (auto_id) are looked up per form, nor its bound fields made (imports.unrendered).
+        form = unrendered(form_class)(data, fields_of=first, label_suffix="", auto_id=False, **kwargs)
         if first is None:
             self.first_forms[form_class] = form
             for shared in form.fields.values():

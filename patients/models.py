@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from clinic.model_checks import SkipsExcludedConstraints
 from clinic.models import Clinic
 from clinic.scoping import ClinicScope
 from patients.querysets import PumpQuerySet
@@ -46,7 +47,7 @@ class PumpModel(models.Model):
         return self.name
 
 
-class Patient(models.Model):
+class Patient(SkipsExcludedConstraints, models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
         INACTIVE = "inactive", _("Inactive")
@@ -115,7 +116,7 @@ class Patient(models.Model):
         return f"{self.first_name} {self.last_name}"
 
 
-class Pump(models.Model):
+class Pump(SkipsExcludedConstraints, models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
         EXPLANTED = "explanted", _("Explanted")

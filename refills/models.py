@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from clinic.model_checks import SkipsExcludedConstraints
 from clinic.scoping import ClinicScope
 from patients.models import Patient, Pump
 
@@ -44,7 +45,7 @@ class FillEvent(models.Model):
         abstract = True
 
 
-class Refill(FillEvent):
+class Refill(SkipsExcludedConstraints, FillEvent):
     """A refill of the reservoir; the implant's first fill counts as one."""
 
     pump = models.ForeignKey(Pump, on_delete=models.CASCADE, related_name="refills")
