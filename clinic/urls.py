@@ -10,6 +10,7 @@ from records import feeds
 from refills import views_settings
 
 urlpatterns = [
+    path("favicon.ico", views.favicon, name="favicon"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),

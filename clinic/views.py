@@ -5,10 +5,12 @@ import segno
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
+from django.templatetags.static import static
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
+from django.views.decorators.http import require_GET
 from django.views.generic import FormView, ListView, TemplateView
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -157,3 +159,10 @@ class TwoFactorVerifyView(LoginRequiredMixin, FormView):
                 return redirect(target if target.startswith("/") and not target.startswith("//") else reverse("home"))
         form.add_error("token", _("That code is not right."))
         return self.form_invalid(form)
+
+
+@require_GET
+def favicon(request):
+    """``/favicon.ico``, asked for by browsers and tools that ignore the pages' icon link: the
+    static icon (a temporary redirect: the static file's name changes with its content)."""
+    return redirect(static("img/favicon.svg"))

@@ -219,3 +219,11 @@ def test_whitenoise_serves_the_favicon_in_production(settings, tmp_path):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("image/svg+xml")
     assert b"".join(response.streaming_content).lstrip().startswith(b"<svg")
+
+
+def test_favicon_ico_leads_to_the_icon(client):
+    """Browsers and tools that ask for /favicon.ico without reading the page's link get the icon."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"] == static("img/favicon.svg")
+    assert client.post("/favicon.ico").status_code == 405

@@ -3,6 +3,7 @@
 from tests.url_rules import ADMIN, NOT_ALLOWED, PUBLIC, STAFF, Rule
 
 RULES = {
+    "favicon": Rule(PUBLIC, NOT_ALLOWED, scoped=False),
     # Accounts
     "login": Rule(PUBLIC, PUBLIC, scoped=False),
     "logout": Rule(NOT_ALLOWED, PUBLIC, scoped=False),
