@@ -15,8 +15,16 @@ OLDEST_CONTACT_DAYS = 90
 
 
 class ContactForm(forms.Form):
+    # No outcome is chosen for the member: each attempt says what happened (required, never preset).
     method = forms.ChoiceField(
-        label=_("How"), choices=ContactAttempt.Method.choices, widget=forms.RadioSelect, initial="phone_no_answer"
+        label=_("How"),
+        choices=ContactAttempt.Method.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _(
+                "How: choose what the attempt was (phone reached, no answer or message left, letter or email)."
+            )
+        },
     )
     with_whom = forms.CharField(
         label=_("With whom"), max_length=100, required=False, help_text=_("e.g. patient, carer")
@@ -32,6 +40,8 @@ class ContactForm(forms.Form):
         kwargs.setdefault(
             "initial", {"contacted_on": local.date(), "contacted_time": local.time().replace(second=0, microsecond=0)}
         )
+        # The item page shows this form beside the exception form (both have a note): own ids.
+        kwargs.setdefault("auto_id", "id_contact_%s")
         super().__init__(*args, **kwargs)
 
     def clean(self):
@@ -71,6 +81,7 @@ class ExceptionForm(forms.Form):
     def __init__(self, *args, today, danger: str = "", **kwargs):
         """``danger``: "empty" or "alarming" when the pump is; excepting it needs a tick naming it."""
         self.today = today
+        kwargs.setdefault("auto_id", "id_exception_%s")  # beside the contact form on the item page
         super().__init__(*args, **kwargs)
         self.fields["until"].widget.attrs["min"] = (today + timedelta(days=1)).isoformat()
         if danger in DANGER_WORDS:
