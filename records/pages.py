@@ -2,6 +2,7 @@
 implanting (patient, pump and first fill together) and explanting.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,6 +15,9 @@ from refills import schedule
 from refills import services as refill_services
 from refills.models import Appointment, ProgramChange, Refill
 from refills.services import fill_cycle
+from worklist import materialise as worklist_sync
+
+logger = logging.getLogger(__name__)
 
 CHART_FILLS = 3  # the chart shows about the last three fills
 
@@ -55,6 +59,24 @@ def pump_chart(pump: Pump, today: date, refills=None, changes=None) -> SafeStrin
         chart_id=f"reservoir-chart-{pump.pk}",
         title=f"Projected reservoir volume of pump {pump.serial_number}",
     )
+
+
+# A refill awaiting review, in the pump's status area (SPEC 8: a flagged under-delivery is a
+# danger, named in words beside the status, never an "OK" alone): tone (badge class), words.
+UNDER_DELIVERY_FLAG = ("under_delivery", "Under-delivery: review")
+OVER_DELIVERY_FLAG = ("over_delivery", "Over-delivery: review")
+
+
+def review_flags(refills) -> list[tuple[str, str]]:
+    """The pump's refills awaiting review as status badges, under-delivery first (more left than
+    expected: withdrawal risk, refills.dangers.under_delivery_q), one badge per kind."""
+    flagged = [r for r in refills if r.needs_review]
+    flags = []
+    if any(r.residual_discrepancy_ml is not None and r.residual_discrepancy_ml > 0 for r in flagged):
+        flags.append(UNDER_DELIVERY_FLAG)
+    if any(r.residual_discrepancy_ml is None or r.residual_discrepancy_ml <= 0 for r in flagged):
+        flags.append(OVER_DELIVERY_FLAG)
+    return flags
 
 
 def risk_labels(patient: Patient) -> list[str]:
@@ -127,3 +149,16 @@ def implant(patient_form, pump_form, fill_form, user) -> Pump:
 def explant(pump: Pump, explant_date: date) -> int:
     """Mark a pump explanted and cancel its scheduled appointments; returns how many were cancelled."""
     return refill_services.explant(pump, explant_date)
+
+
+def sync_worklist(pump: Pump | None) -> None:
+    """The pump's worklist items brought in line right after a page's service committed (a fill,
+    a program change, an appointment, a pump edit): a new danger is on /worklist/ at once, not at
+    the next periodic sync. A failure here leaves what was recorded as it is (logged, ids only):
+    the periodic sync (worklist.tasks) catches up."""
+    if pump is None:
+        return
+    try:
+        worklist_sync.sync_pump(pump)
+    except Exception:
+        logger.exception("worklist sync failed for pump %s", pump.pk)

@@ -108,6 +108,7 @@ class PatientDetailView(PatientMixin, TemplateView):
             pump_changes = [c for c in changes if c.pump_id == pump.pk]
             context.update(
                 program=current_program(pump, pump_refills, pump_changes),
+                review_flags=services.review_flags(pump_refills),
                 chart=services.pump_chart(pump, self.today, pump_refills, pump_changes),
                 stop_date=pump.stop_date_on(self.today),
                 # The latest working day on or before refill due, not before today.
@@ -308,10 +309,15 @@ class PumpEditView(PumpMixin, FormView):
     def form_valid(self, form):
         # Through the service: the pump is saved with its alarm, empty, refill due and replacement dates.
         pump = refill_services.edit_pump(form.save(commit=False))
+        services.sync_worklist(pump)
         messages.success(
             self.request,
             _("Pump %(serial)s saved. Alarm date %(alarm)s, refill due %(due)s.")
-            % {"serial": pump.serial_number, "alarm": pump.alarm_date or "-", "due": pump.refill_due or "-"},
+            % {
+                "serial": pump.serial_number,
+                "alarm": display.day(pump.alarm_date) or "-",
+                "due": display.day(pump.refill_due) or "-",
+            },
         )
         return redirect("patient_detail", pk=self.patient.pk)
 
@@ -354,6 +360,7 @@ class PumpExplantView(PumpMixin, FormView):
     def form_valid(self, form):
         day = form.cleaned_data["explant_date"]
         cancelled = services.explant(self.pump, day)
+        services.sync_worklist(self.pump)  # an explanted pump's items resolve at once
         messages.success(
             self.request,
             _("Pump %(serial)s explanted on %(day)s; %(n)d scheduled appointment(s) cancelled.")

@@ -6,7 +6,7 @@ JavaScript needed). Bookings validate through AppointmentForm.
 """
 
 import csv
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.contrib import messages
@@ -27,6 +27,7 @@ from clinic.audit import log_export
 from clinic.fields import MemberChoiceField
 from clinic.spreadsheet_cells import spreadsheet_safe
 from patients.models import Patient, Pump
+from records.pages import review_flags, sync_worklist
 from records.tables import AppointmentTable
 from records.views_events import DEFAULT_APPOINTMENT_TIME, patient_page
 from refills import booking, services
@@ -57,6 +58,78 @@ def safe_next(request, fallback: str, name: str = "next") -> str:
     return fallback
 
 
+def session_hours(sessions) -> str:
+    """The refill sessions' hours in words, e.g. "09:00-12:00, 14:00-15:30"."""
+    spans = []
+    for session in sorted(sessions, key=lambda s: s.start):
+        starts = session.slot_starts()
+        if starts:
+            end = datetime.combine(date.min, starts[-1]) + timedelta(minutes=session.slot_minutes)
+            spans.append(f"{session.start:%H:%M}-{end:%H:%M}")
+    return ", ".join(spans)
+
+
+def booking_check(clinic, today: date, pump, *, exclude_ids=()):
+    """The booking page's check: the week's problems (scheduling.week.booking_check) and, for a
+    refill, a second refill of the same pump and a time outside every refill session of the
+    day (when the clinic has sessions). Each needs its own tick naming it (AppointmentForm)."""
+    week_check = scheduling_week.booking_check(clinic, today, exclude_ids=exclude_ids)
+
+    def check(day: date, start: time, member_id: int | None, kind: str) -> list[tuple[str, str, str]]:
+        found = list(week_check(day, start, member_id, kind))
+        if kind != Appointment.Kind.REFILL:
+            return found
+        if problem := outside_sessions(clinic, day, start):
+            found.append(("local_time", "outside_sessions", problem))
+        if problem := second_refill(pump, today, exclude_ids):
+            found.append(("local_date", "second_refill", problem))
+        return found
+
+    return check
+
+
+def outside_sessions(clinic, day: date, start: time) -> str:
+    """A refill at a time no refill session of that weekday covers, in a clinic that has
+    sessions (a non-working day is asked by the form itself)."""
+    sessions = scheduling_week.session_rows(clinic)
+    if not sessions or not booking.is_working_day(day, clinic.working_days):
+        return ""
+    held = [s for s in sessions if s.weekday == day.weekday() and s.slot_starts()]
+    if any(s.covers(start) for s in held):
+        return ""
+    if not held:
+        return _("No refill session is held on %(weekday)ss (%(day)s)") % {
+            "weekday": booking.WEEKDAY_NAMES[day.weekday()],
+            "day": display.day(day),
+        }
+    return _("%(time)s on %(day)s is outside the refill sessions (%(hours)s)") % {
+        "time": f"{start:%H:%M}",
+        "day": display.day(day),
+        "hours": session_hours(held),
+    }
+
+
+def second_refill(pump, today: date, exclude_ids=()) -> str:
+    """The pump's refill already booked (scheduled, from today on), if any: booking another
+    is usually a mistake (the page offers to move it instead)."""
+    if pump is None:
+        return ""
+    booked = (
+        Appointment.objects.filter(
+            pump=pump, kind=Appointment.Kind.REFILL, status=Appointment.Status.SCHEDULED, local_date__gte=today
+        )
+        .exclude(pk__in=list(exclude_ids))
+        .order_by("local_date", "local_time", "pk")
+        .first()
+    )
+    if booked is None:
+        return ""
+    return _("This pump already has a refill booked for %(day)s at %(time)s") % {
+        "day": display.day(booked.local_date),
+        "time": f"{booked.local_time:%H:%M}",
+    }
+
+
 class AppointmentFormView(ClinicAccessMixin, TemplateView):
     role = Role.STAFF
     template_name = "refills/events/appointment_form.html"
@@ -71,6 +144,7 @@ class AppointmentFormView(ClinicAccessMixin, TemplateView):
             patient=self.patient,
             pump=pump,
             status_label=STATUS_LABELS.get(pump.status_now, "") if pump else "",
+            review_flags=review_flags(pump.refills.filter(needs_review=True)) if pump else [],
             patient_url=patient_page(self.patient),
             upcoming=self.patient.appointments.filter(status=Appointment.Status.SCHEDULED, local_date__gte=self.today)
             .select_related("assigned_to")
@@ -84,7 +158,8 @@ class AppointmentCreateView(AppointmentFormView):
         self.patient = self.get_scoped(Patient.objects.select_related("clinic"), pk=self.kwargs["pk"])
 
     def make_form(self, data=None, initial=None):
-        check = scheduling_week.booking_check(self.clinic, self.today)
+        pump = self.patient.pumps.filter(status=Pump.Status.ACTIVE).first()  # the one the form books
+        check = booking_check(self.clinic, self.today, pump)
         return AppointmentForm(
             data,
             initial=initial,
@@ -192,6 +267,7 @@ class AppointmentCreateView(AppointmentFormView):
         form.instance.created_by = request.user
         with transaction.atomic():
             appointment = form.save()
+        sync_worklist(appointment.pump)
         messages.success(
             request,
             _("%(kind)s appointment booked for %(day)s at %(time)s.")
@@ -210,7 +286,8 @@ class AppointmentCreateView(AppointmentFormView):
         ):
             messages.warning(
                 request,
-                _("This is after the refill due date (%(due)s): the refill is booked late.") % {"due": pump.refill_due},
+                _("This is after the refill due date (%(due)s): the refill is booked late.")
+                % {"due": display.day(pump.refill_due)},
             )
         return redirect(patient_page(self.patient))
 
@@ -223,7 +300,7 @@ class AppointmentEditView(AppointmentFormView):
         self.patient = self.appointment.patient
 
     def make_form(self, data=None, initial=None):
-        check = scheduling_week.booking_check(self.clinic, self.today, exclude_ids=[self.appointment.pk])
+        check = booking_check(self.clinic, self.today, self.appointment.pump, exclude_ids=[self.appointment.pk])
         form = AppointmentForm(
             data,
             initial=initial,
@@ -276,6 +353,7 @@ class AppointmentEditView(AppointmentFormView):
             return self.render(form)
         with transaction.atomic():
             appointment = form.save()
+        sync_worklist(appointment.pump)
         if (appointment.local_date, appointment.local_time, appointment.assigned_to_id) == before:
             messages.info(
                 request,
@@ -350,6 +428,8 @@ class AppointmentStatusView(ClinicAccessMixin, TemplateView):
                     self.done_message
                     % {"kind": appointment.get_kind_display().lower(), "day": shown(appointment.local_date)},
                 )
+        if not problem:
+            sync_worklist(appointment.pump)  # a cancelled booking opens its item again at once
         return redirect(self.after_url())
 
     def ask_again(self):

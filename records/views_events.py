@@ -22,6 +22,7 @@ from django.views.generic import TemplateView
 from clinic import display
 from clinic.access import ClinicAccessMixin, Role
 from patients.models import Pump
+from records.pages import sync_worklist
 from refills import preview
 from refills.forms import ProgramChangeForm, RefillForm, plain
 from refills.models import Appointment
@@ -137,6 +138,7 @@ class PumpEventView(ClinicAccessMixin, TemplateView):
             except IntegrityError:
                 form.add_error("performed_on", _("Another event was saved for this date meanwhile; check the dates."))
             else:
+                sync_worklist(self.pump)  # a flagged or empty pump is on the worklist at once
                 self.saved_messages(event)
                 return redirect(patient_page(self.pump.patient))
         try:
@@ -273,5 +275,5 @@ class ProgramChangeCreateView(PumpEventView):
         messages.success(
             self.request,
             _("Program change saved. Alarm date %(alarm)s, refill due %(due)s.")
-            % {"alarm": self.pump.alarm_date, "due": self.pump.refill_due},
+            % {"alarm": display.day(self.pump.alarm_date) or "-", "due": display.day(self.pump.refill_due) or "-"},
         )
