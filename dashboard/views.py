@@ -28,6 +28,7 @@ from dashboard.tables import CaseloadTable, OverdueTable, ReplacementTable, Revi
 from dashboard.templatetags.dashboard import CountCard, url_with_query
 from patients.models import Patient, Pump
 from patients.querysets import DaysFrom, counting_status_q, head_q
+from records.pages import sync_worklist
 from refills import booking, dangers, schedule, services
 from refills.models import Appointment, Refill
 from reminders.models import Reminder
@@ -454,5 +455,6 @@ class AcknowledgeReviewView(ClinicAccessMixin, View):
             )
             return redirect("review")
         services.acknowledge_refill(self.refill, request.user, form.cleaned_data["note"])
+        sync_worklist(self.refill.pump)  # its review item is resolved at once, not at the next sync
         messages.success(request, _t("Review of the refill of %(mrn)s acknowledged.") % {"mrn": mrn})
         return redirect("review")

@@ -142,3 +142,14 @@ def test_sync_pump_leaves_other_pumps_to_the_periodic_sync(clinic, pump):
     AppointmentFactory(patient=pump.patient, pump=pump, local_date=date(2026, 1, 5), local_time=time(9))
     materialise.sync_pump(pump)
     assert not Item.objects.filter(pump=other).exists()
+
+
+def test_acknowledging_a_review_resolves_its_item_at_once(client, manager, pump):
+    client.force_login(manager)
+    client.post(reverse("refill_create", kwargs={"pk": pump.pk}), refill_data(volume_removed_ml="17.8"))
+    refill = Refill.objects.get(pump=pump, performed_on=date(2026, 1, 1))
+    assert Item.objects.get(pump=pump).state == Item.State.OPEN
+    response = client.post(reverse("refill_acknowledge", args=[refill.pk]), {"note": "Pump interrogated: on rate."})
+    assert response.status_code == 302
+    item = Item.objects.get(pump=pump)  # no periodic sync has run
+    assert item.state == Item.State.RESOLVED
