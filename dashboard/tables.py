@@ -447,9 +447,14 @@ label_cells(CaseloadTable, OverdueTable, ReplacementTable)
 
 
 class ReviewTable(PageListTable):
-    """Refills awaiting review (refills/review.html); the acknowledge form for managers."""
+    """Refills awaiting review (refills/review.html); the acknowledge form for managers.
 
-    mrn = tables.Column(accessor="pump__patient__mrn", verbose_name=_("MRN"))
+    As on the other lists, the patient cell (the row's header) carries the MRN under the
+    name. On phones each row stacks as a card (``table-stack``, static/css/app.css) with the
+    Difference and what it may mean first after the patient (``review-first``): the
+    under-delivery numbers are what the page is for.
+    """
+
     patient = tables.Column(accessor="pk", verbose_name=_("Patient"))
     pump = tables.Column(accessor="pk", verbose_name=_("Pump"))
     performed_on = tables.Column(verbose_name=_("Refill date"))
@@ -468,11 +473,16 @@ class ReviewTable(PageListTable):
     difference = tables.Column(
         accessor="residual_discrepancy_ml",
         verbose_name=_("Difference (mL)"),
-        attrs={"th": {"class": "num"}, "td": {"class": "num"}},
+        attrs={"th": {"class": "num"}, "td": {"class": "num review-first"}},
         empty_values=(),
     )
-    meaning = tables.Column(accessor="residual_discrepancy_ml", verbose_name=_("What it may mean"), empty_values=())
-    acknowledge = tables.Column(accessor="pk", verbose_name=_("Acknowledge"))
+    meaning = tables.Column(
+        accessor="residual_discrepancy_ml",
+        verbose_name=_("What it may mean"),
+        attrs={"td": {"class": "review-first"}},
+        empty_values=(),
+    )
+    acknowledge = tables.Column(accessor="pk", verbose_name=_("Acknowledge"), attrs={"td": {"class": "review-ack"}})
 
     def __init__(self, data, *, request, can_manage, paginator):
         super().__init__(
@@ -484,15 +494,17 @@ class ReviewTable(PageListTable):
             exclude=() if can_manage else ("acknowledge",),
         )
 
-    def render_mrn(self, value, record):
-        return format_html(
-            '<a href="{}">{}</a>', reverse("patient_detail", kwargs={"pk": record.pump.patient_id}), value
-        )
-
     def render_patient(self, record):
         patient = record.pump.patient
         risk = format_html(' <span class="badge badge-risk">{}</span>', _("High risk")) if patient.high_risk else ""
-        return format_html("{}, {}{}", patient.last_name, patient.first_name, risk)
+        return format_html(
+            '<a class="who" href="{}"><span class="who-name">{}, {}</span> <span class="mrn">{}</span></a>{}',
+            reverse("patient_detail", kwargs={"pk": record.pump.patient_id}),
+            patient.last_name,
+            patient.first_name,
+            patient.mrn,
+            risk,
+        )
 
     def render_pump(self, record):
         return format_html(
@@ -544,8 +556,11 @@ class ReviewTable(PageListTable):
 
     class Meta:
         template_name = "refills/_table.html"
-        attrs = {"class": "table"}
+        attrs = {"class": "table table-stack review"}
         row_attrs = {
             "id": lambda record: f"refill-{record.pk}",
             "class": lambda record: "status-alarming" if record.residual_discrepancy_ml > 0 else "status-due_soon",
         }
+
+
+label_cells(ReviewTable)

@@ -48,7 +48,8 @@ def test_lists_flagged_refills_with_expected_actual_difference_and_meaning(clien
     assert listed(response) == ["UNDER1", "OVER1"]
     html = response.content.decode()
     # SPEC 8 (issue 12 item 10): no trailing zeros, the discrepancy always signed.
-    assert '<td class="num">14</td>' in html and '<td class="num">18</td>' in html
+    assert '<td class="num" data-label="Expected residual (mL)">14</td>' in html
+    assert '<td class="num" data-label="Actual residual (mL)">18</td>' in html
     assert "<strong>+4</strong>" in html and "<strong>-3</strong>" in html
     assert "SynchroMed II 20 mL" in html and "synchromed-ii-20 " not in html  # the model by name
     assert "possible under-delivery" in html and "Withdrawal risk" in html
