@@ -50,7 +50,7 @@ class ClinicScopedForm(forms.ModelForm):
             )
         if value is not None and value < EARLIEST_DATE:
             raise forms.ValidationError(
-                _("Enter a date from %(earliest)s on."), params={"earliest": EARLIEST_DATE.isoformat()}
+                _("Enter a date from %(earliest)s on."), params={"earliest": display.day(EARLIEST_DATE)}
             )
         return value
 
@@ -236,20 +236,29 @@ class PumpForm(ClinicScopedForm):
         if "reservoir_ml" in self.errors:
             pass  # already told what is wrong with the entered value
         elif reservoir is None:
-            self.add_error("reservoir_ml", _("Enter the reservoir size for a pump of model 'other'."))
+            self.add_error(
+                "reservoir_ml",
+                _("Enter the reservoir size: the pump model “%(model)s” has no standard one.") % {"model": model.name},
+            )
         elif reservoir <= 0 or reservoir > 100:
             self.add_error("reservoir_ml", _("The reservoir must be more than 0 and at most 100 mL."))
         if "alarm_volume_ml" in self.errors:
             pass
         elif alarm is None:
-            self.add_error("alarm_volume_ml", _("Enter the low-reservoir alarm volume for a pump of model 'other'."))
+            self.add_error(
+                "alarm_volume_ml",
+                _("Enter the low-reservoir alarm volume: the pump model “%(model)s” has no default one.")
+                % {"model": model.name},
+            )
         elif not MIN_ALARM_ML <= alarm <= MAX_ALARM_ML:
             self.add_error("alarm_volume_ml", _("The alarm volume must be between 0.5 and 10 mL."))
         elif reservoir is not None and alarm >= reservoir:
             self.add_error("alarm_volume_ml", _("The alarm volume must be below the reservoir size."))
         if model.code == PumpModel.OTHER and not cleaned.get("eri_date"):
             self.add_error(
-                "eri_date", _("Enter the ERI date for a pump of model 'other' (its service life is unknown).")
+                "eri_date",
+                _("Enter the ERI date: the service life of the pump model “%(model)s” is unknown.")
+                % {"model": model.name},
             )
         implant, eri = cleaned.get("implant_date"), cleaned.get("eri_date")
         if implant and eri and eri < implant:
@@ -263,7 +272,8 @@ class PumpForm(ClinicScopedForm):
             self.add_error(
                 "implant_date",
                 forms.ValidationError(
-                    _("A fill is recorded on %(day)s, before this implant date."), params={"day": first_fill}
+                    _("A fill is recorded on %(day)s, before this implant date."),
+                    params={"day": display.day(first_fill)},
                 ),
             )
         for field, value in (("reservoir_ml", reservoir), ("alarm_volume_ml", alarm)):
@@ -277,7 +287,8 @@ class PumpForm(ClinicScopedForm):
                 self.add_error(
                     "reservoir_ml",
                     forms.ValidationError(
-                        _("A recorded refill left %(v)s mL, more than this reservoir holds."), params={"v": fullest}
+                        _("A recorded refill left %(v)s mL, more than this reservoir holds."),
+                        params={"v": display.qty(fullest)},
                     ),
                 )
         return cleaned
@@ -317,7 +328,7 @@ class ExplantForm(forms.Form):
         if day < self.pump.implant_date:
             raise forms.ValidationError(
                 _("This date is before the pump's implant date (%(implant)s)."),
-                params={"implant": self.pump.implant_date},
+                params={"implant": display.day(self.pump.implant_date)},
             )
         # A fill or program change recorded after the explant would be on a pump no longer in.
         last_event = max(
@@ -326,7 +337,7 @@ class ExplantForm(forms.Form):
         if last_event is not None and day < last_event:
             raise forms.ValidationError(
                 _("This date is before the pump's last recorded fill or program change (%(day)s)."),
-                params={"day": last_event},
+                params={"day": display.day(last_event)},
             )
         return day
 

@@ -34,6 +34,7 @@ CONFIRMATIONS = {
     "confirm_unusual_dose": "daily_dose_mcg",
     "bridge_bolus_confirmed": "bridge_bolus_confirmed",
     "confirm_volume_difference": "volume_after_ml",
+    "confirm_past_due": "performed_on",
 }
 DEFAULT_APPOINTMENT_TIME = time(9, 0)
 

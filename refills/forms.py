@@ -8,6 +8,7 @@ dose, a compounded concentration, a concentration change) need an explicit tick.
 from decimal import Decimal
 
 from django import forms
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -15,11 +16,17 @@ from clinic import display
 from clinic.fields import MemberChoiceField
 from patients.forms import ClinicScopedForm
 from patients.models import Pump
-from refills import booking, services
+from refills import booking, preview, services
 from refills.models import Appointment, ProgramChange, Refill
 
 STANDARD_CONCENTRATIONS = (Decimal(500), Decimal(1000), Decimal(2000))
 SCREENING_CONCENTRATION = Decimal(50)
+# No intrathecal pump is filled below this (SPEC 4: 500, 1000, 2000 mcg/mL or compounded;
+# 50 is the screening strength). Lower values are another unit: "2" typed as mg/mL would plan
+# 200 mL/day and leave the pump empty the day it is filled. No tick overrides it.
+MIN_PUMP_CONCENTRATION = Decimal(100)
+# Below this a value reads as mg/mL: the message offers the value times 1000.
+MG_PER_ML_BELOW = Decimal(10)
 MAX_DAILY_DOSE = Decimal(3000)
 USUAL_DOSE_RANGE = (Decimal(20), Decimal(1200))
 # The reservoir is emptied before it is filled, so the volume after a refill normally
@@ -29,7 +36,7 @@ VOLUME_AGREEMENT_ML = Decimal("0.5")
 
 def plain(value: Decimal) -> str:
     """A Decimal without trailing zeros for a message: 20.00 -> 20, 2.50 -> 2.5 (SPEC 8)."""
-    return f"{value.normalize():f}"
+    return display.qty(value)
 
 
 def check_daily_dose(form: forms.Form, field: str, confirmed: bool) -> None:
@@ -45,7 +52,7 @@ def check_daily_dose(form: forms.Form, field: str, confirmed: bool) -> None:
         form.add_error(
             field,
             _("%(dose)s mcg/day is outside the usual 20-1200 mcg/day: tick 'confirm unusual dose' to save it.")
-            % {"dose": dose},
+            % {"dose": plain(dose)},
         )
 
 
@@ -55,26 +62,85 @@ def check_bolus(form: forms.Form, field: str) -> None:
         form.add_error(field, _("The bolus allowance must be between 0 and 3000 mcg/day."))
 
 
+def confirm_past_due_field() -> forms.BooleanField:
+    return forms.BooleanField(
+        label=_("Confirm that the next refill is due on or before the day of this event"), required=False
+    )
+
+
+def check_due_not_past(form: forms.Form, new, day, kind: str) -> bool:
+    """The refill due (and alarm) an event leaves must come after its own date, unless ticked:
+    a unit slip (mg/mL for mcg/mL, a dose ten times too high) otherwise saves a pump that is
+    due, alarming or empty the day it is filled. The message names the dates in words.
+    True when the dates are clear of it (nothing to confirm)."""
+    if new.refill_due > day:
+        return True
+    if form.cleaned_data.get("confirm_past_due"):
+        return False
+    if new.empty_date <= day:
+        consequence = _("the pump would be empty on %(empty)s") % {"empty": display.day(new.empty_date)}
+    elif new.alarm_date <= day:
+        consequence = _("the pump would alarm on %(alarm)s") % {"alarm": display.day(new.alarm_date)}
+    else:
+        consequence = _("the next refill would be due on %(due)s") % {"due": display.day(new.refill_due)}
+    form.add_error(
+        "performed_on",
+        forms.ValidationError(
+            _(
+                "With this %(kind)s %(consequence)s, not after %(day)s, the day of the %(kind)s: check the "
+                "concentration (mcg/mL), the daily dose and the volume, or tick 'confirm that the next refill is "
+                "due on or before the day of this event' to save it."
+            )
+            % {"kind": kind, "consequence": consequence, "day": display.day(day)},
+            code="past_due",
+        ),
+    )
+    return False
+
+
 class FillEventForm(ClinicScopedForm):
     """Shared date rules of refills and program changes on one pump."""
 
     def __init__(self, *args, pump: Pump, **kwargs):
         self.pump = pump
         super().__init__(*args, clinic=pump.clinic, **kwargs)
+        if not self.is_bound:
+            self.fields.pop("confirm_past_due", None)  # offered only once a date needs it: see offer_past_due_tick
+
+    def offer_past_due_tick(self, needed: bool) -> None:
+        """The past-due tick is shown only where it is needed (as the non-working-day tick of a
+        booking): once the dates were checked and need it, or once it was ticked. Other errors
+        that keep the check from running do not offer it: it is asked for after them."""
+        if not needed and not self.cleaned_data.get("confirm_past_due"):
+            self.fields.pop("confirm_past_due", None)  # this form's own dict (ClinicScopedForm)
 
     def latest_refill(self):
         if self.pump.pk is None:
             return None  # a pump being implanted (validated before anything is saved) has no fills yet
-        return self.pump.refills.exclude(pk=self.instance.pk).order_by("-performed_on", "-id").first()
+        refills = self.pump.refills.all()
+        if isinstance(self.instance, Refill):  # a program change's own id is no refill's
+            refills = refills.exclude(pk=self.instance.pk)
+        return refills.order_by("-performed_on", "-id").first()
 
     def clean_performed_on(self):
         day = self.not_in_future("performed_on")
         if day is not None and day < self.pump.implant_date:
             raise forms.ValidationError(
                 _("This date is before the pump's implant date (%(implant)s)."),
-                params={"implant": self.pump.implant_date},
+                params={"implant": display.day(self.pump.implant_date)},
             )
         return day
+
+    def schedule_settings(self) -> preview.ScheduleSettings | None:
+        """The pump's schedule settings, or None while they are not known (a pump whose own
+        fields are invalid, e.g. in the import: its fill's dates are checked once they are)."""
+        try:
+            settings = preview.ScheduleSettings.of(self.pump)
+        except (AttributeError, ObjectDoesNotExist):
+            return None
+        if settings.alarm_volume_ml is None or settings.max_interval_days is None:
+            return None
+        return settings
 
     def save(self, commit=True):
         """With ``commit``, through the service that also stores the pump's dates."""
@@ -94,6 +160,7 @@ class RefillForm(FillEventForm):
         label=_("Confirm that the volume after refill differs from the volume added by more than 0.5 mL"),
         required=False,
     )
+    confirm_past_due = confirm_past_due_field()
 
     class Meta:
         model = Refill
@@ -139,11 +206,11 @@ class RefillForm(FillEventForm):
             if day < previous.performed_on:
                 raise forms.ValidationError(
                     _("This date is before the previous fill (%(previous)s)."),
-                    params={"previous": previous.performed_on},
+                    params={"previous": display.day(previous.performed_on)},
                 )
             if day == previous.performed_on:
                 raise forms.ValidationError(
-                    _("A fill is already recorded on %(day)s for this pump."), params={"day": day}
+                    _("A fill is already recorded on %(day)s for this pump."), params={"day": display.day(day)}
                 )
         last_change = (
             self.pump.program_changes.order_by("-performed_on").values_list("performed_on", flat=True).first()
@@ -152,7 +219,8 @@ class RefillForm(FillEventForm):
         )
         if day is not None and last_change is not None and day < last_change:
             raise forms.ValidationError(
-                _("This date is before the last program change (%(change)s)."), params={"change": last_change}
+                _("This date is before the last program change (%(change)s)."),
+                params={"change": display.day(last_change)},
             )
         return day
 
@@ -167,12 +235,15 @@ class RefillForm(FillEventForm):
         if after is not None and not Decimal(0) < after <= reservoir:
             self.add_error(
                 "volume_after_ml",
-                _("The volume after refill must be more than 0 and at most the %(r)s mL reservoir.") % {"r": reservoir},
+                _("The volume after refill must be more than 0 and at most the %(r)s mL reservoir.")
+                % {"r": plain(reservoir)},
             )
         for field in ("volume_removed_ml", "volume_added_ml"):
             value = cleaned.get(field)
             if value is not None and not Decimal(0) <= value <= reservoir:
-                self.add_error(field, _("The volume must be between 0 and the %(r)s mL reservoir.") % {"r": reservoir})
+                self.add_error(
+                    field, _("The volume must be between 0 and the %(r)s mL reservoir.") % {"r": plain(reservoir)}
+                )
         if (
             self.residual_required
             and not self.initial_fill
@@ -185,7 +256,23 @@ class RefillForm(FillEventForm):
         self._clean_concentration(cleaned)
         check_daily_dose(self, "daily_dose_mcg", cleaned.get("confirm_unusual_dose", False))
         check_bolus(self, "bolus_allowance_mcg")
+        self.offer_past_due_tick(self._check_due_not_past(cleaned) is False)
         return cleaned
+
+    def _check_due_not_past(self, cleaned) -> bool | None:
+        """True when the refill's dates come after it, False when they need the tick, None
+        when they could not be checked."""
+        needed = ("performed_on", "volume_after_ml", "concentration_mcg_ml", "daily_dose_mcg", "bolus_allowance_mcg")
+        if any(cleaned.get(name) is None or name in self.errors for name in needed):
+            return None  # a value is missing or wrong: its own message says so first
+        settings = self.schedule_settings()
+        if settings is None:
+            return None
+        try:
+            new = preview.refill_schedule(cleaned, settings)
+        except (ArithmeticError, ValueError, OverflowError):
+            return None
+        return check_due_not_past(self, new, cleaned["performed_on"], _("refill"))
 
     def _check_volumes_agree(self, cleaned):
         """Volume after refill and volume added differ by at most 0.5 mL unless confirmed."""
@@ -214,11 +301,14 @@ class RefillForm(FillEventForm):
         if concentration == SCREENING_CONCENTRATION:
             self.add_error("concentration_mcg_ml", _("50 mcg/mL is the screening strength and cannot fill a pump."))
             return
+        if concentration < MIN_PUMP_CONCENTRATION:
+            self.add_error("concentration_mcg_ml", self._too_weak_message(concentration))
+            return
         if concentration not in STANDARD_CONCENTRATIONS and not cleaned.get("compounded"):
             self.add_error(
                 "concentration_mcg_ml",
                 _("%(c)s mcg/mL is not a standard strength (500, 1000 or 2000): tick 'compounded' to confirm it.")
-                % {"c": concentration},
+                % {"c": plain(concentration)},
             )
         previous = self.latest_refill()
         if (
@@ -231,8 +321,20 @@ class RefillForm(FillEventForm):
                 _(
                     "The concentration changes from %(old)s to %(new)s mcg/mL: confirm that a bridge bolus was programmed."
                 )
-                % {"old": previous.concentration_mcg_ml, "new": concentration},
+                % {"old": plain(previous.concentration_mcg_ml), "new": plain(concentration)},
             )
+
+    @staticmethod
+    def _too_weak_message(concentration: Decimal) -> str:
+        """Refused whatever is ticked; a value that reads as mg/mL gets the mcg/mL it may mean."""
+        if concentration < MG_PER_ML_BELOW:
+            return _(
+                "%(c)s mcg/mL is far below any pump strength: did you mean %(mcg)s mcg/mL (%(c)s mg/mL)? Enter mcg/mL."
+            ) % {"c": plain(concentration), "mcg": plain(concentration * 1000)}
+        return _(
+            "%(c)s mcg/mL is below any pump strength (at least %(min)s mcg/mL; usually 500, 1000 "
+            "or 2000). Enter mcg/mL."
+        ) % {"c": plain(concentration), "min": plain(MIN_PUMP_CONCENTRATION)}
 
     def save(self, commit=True):
         self.instance.is_initial_fill = self.initial_fill
@@ -244,6 +346,7 @@ class RefillForm(FillEventForm):
 
 class ProgramChangeForm(FillEventForm):
     confirm_unusual_dose = forms.BooleanField(label=_("Confirm unusual dose (outside 20-1200 mcg/day)"), required=False)
+    confirm_past_due = confirm_past_due_field()
 
     class Meta:
         model = ProgramChange
@@ -268,7 +371,7 @@ class ProgramChangeForm(FillEventForm):
                 _(
                     "A program change must come after the last fill (%(previous)s); on the fill date, record the dose in the fill."
                 ),
-                params={"previous": previous.performed_on},
+                params={"previous": display.day(previous.performed_on)},
             )
         return day
 
@@ -278,7 +381,77 @@ class ProgramChangeForm(FillEventForm):
             self.add_error("daily_dose_mcg", _("Enter a new daily dose, a new bolus allowance, or both."))
         check_daily_dose(self, "daily_dose_mcg", cleaned.get("confirm_unusual_dose", False))
         check_bolus(self, "bolus_allowance_mcg")
+        if not any(name in self.errors for name in ("performed_on", "daily_dose_mcg", "bolus_allowance_mcg")):
+            self._check_changes_something(cleaned)
+        clear = None
+        if not any(name in self.errors for name in ("performed_on", "daily_dose_mcg", "bolus_allowance_mcg")):
+            clear = self._check_due_not_past(cleaned)
+        self.offer_past_due_tick(clear is False)
         return cleaned
+
+    def current_fill(self):
+        """The pump's last fill and its later program changes (other than this one), oldest first."""
+        refill = self.latest_refill()
+        if refill is None:
+            return None, []
+        changes = (
+            self.pump.program_changes.filter(performed_on__gt=refill.performed_on)
+            .exclude(pk=self.instance.pk)
+            .order_by("performed_on", "id")
+        )
+        return refill, list(changes)
+
+    def _check_changes_something(self, cleaned):
+        """A change to the dose and bolus already in force on its date is refused: saving it
+        would only move "Program now ... since" to a day nothing changed."""
+        refill, changes = self.current_fill()
+        day = cleaned["performed_on"]
+        if refill is None:
+            return
+        dose, bolus, mode = refill.daily_dose_mcg, refill.bolus_allowance_mcg, refill.dosing_mode
+        for change in (c for c in changes if c.performed_on <= day):
+            dose = change.daily_dose_mcg if change.daily_dose_mcg is not None else dose
+            bolus = change.bolus_allowance_mcg if change.bolus_allowance_mcg is not None else bolus
+            mode = change.dosing_mode or mode
+        new_dose, new_bolus = cleaned.get("daily_dose_mcg"), cleaned.get("bolus_allowance_mcg")
+        new_mode = cleaned.get("dosing_mode")
+        if (
+            (new_dose is None or new_dose == dose)
+            and (new_bolus is None or new_bolus == bolus)
+            and (not new_mode or new_mode == mode)
+        ):
+            self.add_error(
+                "daily_dose_mcg",
+                _(
+                    "Nothing changed: the daily dose and bolus allowance are already %(dose)s mcg/day and "
+                    "%(bolus)s mcg/day. Enter the new dose or bolus allowance."
+                )
+                % {"dose": plain(dose), "bolus": plain(bolus)},
+            )
+
+    def _check_due_not_past(self, cleaned) -> bool | None:
+        """Only a change that itself brings the refill due to its date or before needs the tick:
+        on a pump already overdue, lowering the dose is no slip. True when nothing needs it,
+        False when the tick does, None when it could not be checked."""
+        refill, changes = self.current_fill()
+        settings = self.schedule_settings()
+        if refill is None or settings is None:
+            return None
+        fill = preview.FillProgram(
+            refill.performed_on,
+            refill.volume_after_ml,
+            refill.concentration_mcg_ml,
+            refill.daily_dose_mcg,
+            refill.bolus_allowance_mcg,
+        )
+        existing = [preview.DoseChange(c.performed_on, c.daily_dose_mcg, c.bolus_allowance_mcg) for c in changes]
+        day = cleaned["performed_on"]
+        try:
+            new = preview.preview_program_change(fill, existing, cleaned, settings).schedule
+            before = preview.preview_program_change(fill, existing, {"performed_on": day}, settings).schedule
+        except (ArithmeticError, ValueError, OverflowError):
+            return None
+        return before.refill_due <= day or check_due_not_past(self, new, day, _("program change"))
 
 
 class AppointmentForm(ClinicScopedForm):

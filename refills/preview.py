@@ -72,9 +72,22 @@ def _schedule(cycle: schedule.FillCycle, settings: ScheduleSettings) -> schedule
 
 
 def expected_residual_ml(previous: schedule.FillCycle | None, day: date) -> Decimal | None:
-    """The projected volume on ``day`` (floor 0), rounded for a form field."""
+    """The projected volume on ``day`` (floor 0), to the places a refill stores it
+    (``schedule.RECORDED_PLACES``): the hint, the preview and the saved refill read the same."""
     expected = schedule.expected_residual(previous, day)
-    return None if expected is None else schedule.to_decimal(expected, 2)
+    return None if expected is None else schedule.to_decimal(expected, schedule.RECORDED_PLACES)
+
+
+def within_tolerance_meaning(discrepancy_ml: Decimal, threshold_ml: Decimal) -> str:
+    """What a discrepancy that is not flagged means: no review, whichever its sign (SPEC 3
+    flags only one that exceeds the threshold), so never a withdrawal-risk warning."""
+    if discrepancy_ml == 0:
+        return schedule.discrepancy_meaning(discrepancy_ml)
+    side = "More" if discrepancy_ml > 0 else "Less"
+    return (
+        f"{side} left than expected, but not more than {threshold_ml.normalize():f} mL off: "
+        "within the usual measuring difference, not flagged for review."
+    )
 
 
 def residual_check(
@@ -84,17 +97,20 @@ def residual_check(
     expected = schedule.expected_residual(previous, day)
     if expected is None:
         return None
+    places = schedule.RECORDED_PLACES
     threshold = schedule.to_decimal(schedule.discrepancy_threshold_ml(reservoir_ml), 1)
     if actual_ml is None:
-        return ResidualCheck(schedule.to_decimal(expected, 3), None, None, threshold, False, "")
+        return ResidualCheck(schedule.to_decimal(expected, places), None, None, threshold, False, "")
     discrepancy = schedule.residual_discrepancy(actual_ml, expected)
+    shown = schedule.to_decimal(discrepancy, places)
+    flagged = schedule.discrepancy_flagged(discrepancy, reservoir_ml)
     return ResidualCheck(
-        expected_ml=schedule.to_decimal(expected, 3),
+        expected_ml=schedule.to_decimal(expected, places),
         actual_ml=actual_ml,
-        discrepancy_ml=schedule.to_decimal(discrepancy, 3),
+        discrepancy_ml=shown,
         threshold_ml=threshold,
-        flagged=schedule.discrepancy_flagged(discrepancy, reservoir_ml),
-        meaning=schedule.discrepancy_meaning(discrepancy),
+        flagged=flagged,
+        meaning=schedule.discrepancy_meaning(discrepancy) if flagged else within_tolerance_meaning(shown, threshold),
     )
 
 
@@ -109,12 +125,20 @@ def preview_refill(cleaned: Mapping, previous: schedule.FillCycle | None, settin
     rate = schedule.planning_rate(
         cleaned["daily_dose_mcg"], cleaned.get("bolus_allowance_mcg") or 0, cleaned["concentration_mcg_ml"]
     )
-    cycle = schedule.FillCycle.build(day, cleaned["volume_after_ml"], rate)
     return RefillPreview(
         residual=residual_check(previous, day, cleaned.get("volume_removed_ml"), settings.reservoir_ml),
-        schedule=_schedule(cycle, settings),
+        schedule=refill_schedule(cleaned, settings),
         rate_ml_per_day=schedule.to_decimal(rate, 3),
     )
+
+
+def refill_schedule(cleaned: Mapping, settings: ScheduleSettings) -> schedule.PumpSchedule:
+    """The alarm date, empty date and refill due a refill with these values leaves (its own
+    fill only: program changes on or before its date are part of its program)."""
+    rate = schedule.planning_rate(
+        cleaned["daily_dose_mcg"], cleaned.get("bolus_allowance_mcg") or 0, cleaned["concentration_mcg_ml"]
+    )
+    return _schedule(schedule.FillCycle.build(cleaned["performed_on"], cleaned["volume_after_ml"], rate), settings)
 
 
 @dataclass(frozen=True)
@@ -158,7 +182,9 @@ def preview_program_change(
     change = DoseChange(cleaned["performed_on"], cleaned.get("daily_dose_mcg"), cleaned.get("bolus_allowance_mcg"))
     changes = [*existing, change]
     cycle = cycle_with_changes(fill, changes)
-    rate = next((c.rate_ml_per_day for c in cycle.changes if c.starts_on == change.performed_on), None)
+    # The rate from the change's date: the last change starting then (an earlier change the
+    # same day is applied first, as saving applies it), not the first one.
+    rate = next((c.rate_ml_per_day for c in reversed(cycle.changes) if c.starts_on == change.performed_on), None)
     if rate is None:
         rate = cycle.rate_ml_per_day
     volume = max(cycle.volume_on(change.performed_on), Fraction(0))

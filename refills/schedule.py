@@ -249,6 +249,12 @@ def expected_residual(previous: FillCycle | None, refill_date: date) -> Fraction
     return max(previous.volume_on(refill_date), Fraction(0))
 
 
+# A refill records its expected residual and discrepancy to 0.001 mL (Refill's columns); the
+# flag judges the discrepancy at that precision, so the stored flag, the stored (and shown)
+# discrepancy and the preview's label always agree, even just above the threshold.
+RECORDED_PLACES = 3
+
+
 def discrepancy_threshold_ml(reservoir_ml: Number) -> Fraction:
     """1.0 mL for reservoirs of 20 mL or less, 2.0 mL above that."""
     return Fraction(1) if exact(reservoir_ml) <= 20 else Fraction(2)
@@ -260,8 +266,10 @@ def residual_discrepancy(actual_ml: Number, expected_ml: Number) -> Fraction:
 
 
 def discrepancy_flagged(discrepancy_ml: Number, reservoir_ml: Number) -> bool:
-    """True when the discrepancy needs a manager's review."""
-    return abs(exact(discrepancy_ml)) > discrepancy_threshold_ml(reservoir_ml)
+    """True when the discrepancy, as recorded (RECORDED_PLACES), exceeds the threshold (SPEC 3:
+    "exceeds", so exactly 1.0 mL on a 20 mL reservoir is not flagged)."""
+    recorded = Fraction(to_decimal(exact(discrepancy_ml), RECORDED_PLACES))
+    return abs(recorded) > discrepancy_threshold_ml(reservoir_ml)
 
 
 def discrepancy_meaning(discrepancy_ml: Number) -> str:

@@ -210,9 +210,7 @@ def test_several_bad_rows_report_every_problem_and_write_nothing(clinic, tmp_pat
     assert "row 3, column first_name: This field is required." in lines
     assert "row 3, column concentration_mcg_ml: 50 mcg/mL is the screening strength and cannot fill a pump." in lines
     assert any(line.startswith("row 4, column implant_date: This date is in the future") for line in lines)
-    assert (
-        "row 4, column eri_date: Enter the ERI date for a pump of model 'other' (its service life is unknown)." in lines
-    )
+    assert "row 4, column eri_date: Enter the ERI date: the service life of the pump model “Other” is unknown." in lines
     assert any(line.startswith("row 5, column next_appointment: This date is in the past") for line in lines)
     assert "7 problem(s) found; nothing was imported." in message
     assert len([line for line in lines if line.startswith("row ")]) == 7
@@ -296,6 +294,36 @@ def test_compounded_concentration_needs_the_compounded_column(clinic, tmp_path):
     run(accepted)
     refill = Refill.objects.get(pump__serial_number="SN-1")
     assert refill.compounded is True and refill.concentration_mcg_ml == Decimal("1500")
+
+
+def test_a_concentration_in_mg_per_ml_is_refused_even_compounded(clinic, tmp_path):
+    # "2" meant 2 mg/mL: at 2 mcg/mL the pump would plan 200 mL/day and be empty the day it
+    # was filled. The same RefillForm rules as the page: the unit error and the refill due.
+    path = write(tmp_path, csv_text(with_changes(0, concentration_mcg_ml="2", compounded="yes")))
+    _, err = run_failing(path)
+    assert (
+        "row 2, column concentration_mcg_ml: 2 mcg/mL is far below any pump strength: did you mean "
+        "2000 mcg/mL (2 mg/mL)? Enter mcg/mL."
+    ) in err.splitlines()
+    assert counts() == (0, 0, 0, 0)
+
+
+def test_a_fill_that_leaves_the_pump_due_on_its_own_date_is_refused(clinic, tmp_path):
+    # 5 mL at 500 mcg/mL and 2000 mcg/day: 4 mL/day, alarming the day of the fill. The file
+    # has no tick for it (its dose counts as confirmed, never its dates).
+    rows = with_changes(0, volume_after_refill_ml="5", concentration_mcg_ml="500", daily_dose_mcg="2000")
+    _, err = run_failing(write(tmp_path, csv_text(rows)))
+    assert (
+        "row 2, column last_refill_date: With this refill the pump would alarm on Thu 1 Jan 2026, not after "
+        "Thu 1 Jan 2026, the day of the refill"
+    ) in err
+    assert counts() == (0, 0, 0, 0)
+
+
+def test_an_old_fill_of_a_pump_now_overdue_is_imported(clinic, tmp_path):
+    # A refill due long past (the pump is overdue today) is the clinic's record, not a slip.
+    run(write(tmp_path, csv_text(with_changes(0, last_refill_date="2025-09-01"))))
+    assert Pump.objects.get(serial_number="SN-1").refill_due == date(2025, 11, 23)
 
 
 def test_duplicate_mrn_and_serial_in_one_file(clinic, tmp_path):
@@ -455,8 +483,8 @@ def test_a_fill_on_a_stored_pump_whose_row_is_invalid_is_checked_against_that_pu
     problems = [line for line in err.splitlines() if line.startswith("row ")]
     assert problems == [
         "row 2, column alarm_volume_ml: The alarm volume must be between 0.5 and 10 mL.",
-        "row 2, column last_refill_date: This date is before the previous fill (2026-01-01).",
+        "row 2, column last_refill_date: This date is before the previous fill (Thu 1 Jan 2026).",
         "row 2, column volume_after_refill_ml: The volume after refill must be more than 0 and at most the "
-        "20.00 mL reservoir.",
+        "20 mL reservoir.",
     ]
     assert Refill.objects.count() == 2 and Pump.objects.get(serial_number="SN-1").alarm_volume_ml == 2

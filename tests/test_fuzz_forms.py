@@ -288,7 +288,7 @@ def test_patient_create_good_data_is_accepted(as_manager, clinic):
 def test_patient_create_dates_before_1900_are_field_errors(as_manager, changes):
     response = as_manager.post(reverse("patient_create"), create_data(**changes))
     assert response.status_code == 200
-    assert response.context["pump_form"].errors["implant_date"] == ["Enter a date from 1900-01-01 on."]
+    assert response.context["pump_form"].errors["implant_date"] == ["Enter a date from Mon 1 Jan 1900 on."]
     assert Patient.objects.count() == 0 and Pump.objects.count() == 0
 
 
@@ -357,7 +357,7 @@ def test_pump_edit_refuses_an_implant_date_after_a_fill(as_manager, pump):
     response = as_manager.post(reverse("pump_edit", args=[pump.pk]), {**pump_data(pump), "implant_date": "2026-03-25"})
     assert response.status_code == 200
     assert response.context["form"].errors["implant_date"] == [
-        "A fill is recorded on 2026-03-22, before this implant date."
+        "A fill is recorded on Sun 22 Mar 2026, before this implant date."
     ]
     assert db_state() == before
 

@@ -174,3 +174,55 @@ def test_program_change_preview_matches_the_saved_schedule(pump, dose, bolus):
     result = preview.preview_program_change(fill, existing, cleaned, preview.ScheduleSettings.of(pump))
     services.change_program(ProgramChange(pump=pump, **cleaned))
     assert stored(pump) == astuple(result.schedule)
+
+
+# --- one rate, one precision, one judgement --------------------------------------------
+
+
+def test_a_change_previewed_on_the_day_of_an_earlier_change_shows_its_own_rate():
+    # A change to 420 mcg/day was saved today; previewing 1000 or 1400 mcg/day the same day
+    # used to show 0.21 mL/day (the earlier change's rate) beside the right dates.
+    fill = preview.FillProgram(date(2026, 10, 29), Decimal("20"), Decimal("2000"), Decimal("400"), Decimal("0"))
+    existing = [preview.DoseChange(date(2026, 11, 25), Decimal("420"), None)]
+    for dose, rate in (("1000", "0.500"), ("1400", "0.700")):
+        cleaned = {"performed_on": date(2026, 11, 25), "daily_dose_mcg": Decimal(dose), "bolus_allowance_mcg": None}
+        result = preview.preview_program_change(fill, existing, cleaned, SETTINGS_20)
+        assert result.rate_ml_per_day == Decimal(rate)
+        # 20 - 27 x 0.2 = 14.6 mL on 25 Nov; (14.6 - 2) / rate days later it alarms.
+        assert result.volume_on_change_ml == Decimal("14.60")
+        days = int((Decimal("12.6") / Decimal(rate)).to_integral_value(rounding="ROUND_FLOOR"))
+        assert (result.schedule.alarm_date - date(2026, 11, 25)).days == days
+
+
+def test_the_expected_residual_has_the_stored_precision_in_the_hint_and_the_check():
+    # 0.215 mL/day for 81 days from 20 mL: 2.585 mL (the hint read 2.59, the preview 2.585).
+    running = cycle(day=date(2025, 10, 12), rate="0.215")
+    assert preview.expected_residual_ml(running, date(2026, 1, 1)) == Decimal("2.585")
+    check = preview.residual_check(running, date(2026, 1, 1), Decimal("2.6"), Decimal("20"))
+    assert check.expected_ml == Decimal("2.585") and check.discrepancy_ml == Decimal("0.015")
+
+
+@pytest.mark.parametrize(
+    ("removed", "flagged", "meaning"),
+    [
+        ("2.59", False, "More left than expected, but not more than 1 mL off"),
+        ("2.6", False, "More left than expected, but not more than 1 mL off"),
+        ("2.61", True, "Withdrawal risk"),
+        ("0.61", False, "Less left than expected, but not more than 1 mL off"),
+        ("0.6", False, "Less left than expected, but not more than 1 mL off"),
+        ("0.59", True, "overdose"),
+    ],
+)
+def test_the_meaning_agrees_with_the_flag_at_the_threshold(removed, flagged, meaning):
+    check = preview.residual_check(cycle(), date(2026, 1, 1), Decimal(removed), Decimal("20"))
+    assert check.flagged is flagged
+    assert meaning in check.meaning
+    assert ("not flagged for review" in check.meaning) is not flagged
+
+
+def test_a_discrepancy_is_judged_as_it_is_recorded():
+    # 1.0004 mL is recorded (and shown) as 1.000 mL: not flagged, as the page after saving
+    # judges the stored value; 1.0006 is recorded as 1.001 and flagged.
+    assert not schedule.discrepancy_flagged(Decimal("1.0004"), Decimal("20"))
+    assert schedule.discrepancy_flagged(Decimal("1.0006"), Decimal("20"))
+    assert not schedule.discrepancy_flagged(Decimal("-1.0004"), Decimal("20"))

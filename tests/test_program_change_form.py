@@ -84,7 +84,7 @@ def test_change_today_accepted(pump):
 
 def test_change_after_a_later_refill_only(pump):
     RefillFactory(pump=pump, performed_on=date(2026, 3, 1), volume_removed_ml=Decimal("8.2"))
-    assert_error(submit(pump, performed_on="2026-02-15"), "performed_on", "2026-03-01")
+    assert_error(submit(pump, performed_on="2026-02-15"), "performed_on", "Sun 1 Mar 2026")
     assert submit(pump, performed_on="2026-03-02").is_valid()
 
 
@@ -133,3 +133,52 @@ def test_malformed_input_is_a_field_error(pump, field, value):
     assert not form.is_valid()
     assert field in form.errors
     assert ProgramChange.objects.count() == 0
+
+
+# --- a change that changes nothing --------------------------------------------------------
+
+
+def test_the_dose_and_bolus_already_in_force_are_refused(pump):
+    form = submit(pump, daily_dose_mcg="400", bolus_allowance_mcg="0")
+    assert form.errors == {
+        "daily_dose_mcg": [
+            "Nothing changed: the daily dose and bolus allowance are already 400 mcg/day and 0 mcg/day. Enter the "
+            "new dose or bolus allowance."
+        ]
+    }
+    # Leaving the bolus empty keeps it: the same dose alone changes nothing either.
+    assert_error(submit(pump, daily_dose_mcg="400.00"), "daily_dose_mcg", "Nothing changed")
+
+
+def test_the_program_compared_is_the_one_in_force_on_the_change_date(pump):
+    assert submit(pump, performed_on="2026-01-31", daily_dose_mcg="800").is_valid()
+    assert_error(submit(pump, performed_on="2026-02-10", daily_dose_mcg="800"), "daily_dose_mcg", "already 800")
+    assert submit(pump, performed_on="2026-02-20", daily_dose_mcg="400").is_valid()
+
+
+def test_a_new_dosing_mode_alone_is_a_change(pump):
+    assert submit(pump, daily_dose_mcg="400", dosing_mode="flex").is_valid()
+
+
+# --- a change that brings the refill due to its own date ------------------------------------
+
+
+def test_a_change_that_makes_the_pump_due_at_once_needs_the_tick(pump):
+    # On 1 Mar 8.2 mL are left; 3000 mcg/day (1.5 mL/day) alarms on 5 Mar, due 26 Feb.
+    values = {"performed_on": "2026-03-01", "daily_dose_mcg": "3000", "confirm_unusual_dose": "on"}
+    form = submit(pump, **values)
+    assert form.errors == {
+        "performed_on": [
+            "With this program change the next refill would be due on Thu 26 Feb 2026, not after Sun 1 Mar 2026, "
+            "the day of the program change: check the concentration (mcg/mL), the daily dose and the volume, or "
+            "tick 'confirm that the next refill is due on or before the day of this event' to save it."
+        ]
+    }
+    assert submit(pump, confirm_past_due="on", **values).is_valid()
+    assert Pump.objects.get(pk=pump.pk).refill_due == date(2026, 2, 26)
+
+
+def test_a_change_on_a_pump_already_overdue_needs_no_tick(pump):
+    # Refill due 25 Mar; on 30 Mar lowering the dose leaves it due in the past, as it was.
+    form = submit(pump, today=date(2026, 3, 30), performed_on="2026-03-30", daily_dose_mcg="300")
+    assert form.is_valid(), form.errors

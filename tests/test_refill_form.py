@@ -115,6 +115,64 @@ def test_screening_strength_rejected_even_compounded(new_pump, compounded):
     assert_error(form, "concentration_mcg_ml", "screening")
 
 
+@pytest.mark.parametrize(
+    "concentration, meant", [("0.5", "500"), ("1", "1000"), ("2", "2000"), ("3", "3000"), ("4", "4000")]
+)
+@pytest.mark.parametrize("compounded", [None, "on"])
+def test_a_concentration_that_reads_as_mg_per_ml_is_refused_with_the_unit(new_pump, concentration, meant, compounded):
+    form = submit(new_pump, initial_fill=True, concentration_mcg_ml=concentration, compounded=compounded)
+    assert form.errors["concentration_mcg_ml"] == [
+        f"{concentration} mcg/mL is far below any pump strength: did you mean {meant} mcg/mL "
+        f"({concentration} mg/mL)? Enter mcg/mL."
+    ]
+
+
+@pytest.mark.parametrize("concentration", ["10", "99.99"])
+def test_a_concentration_below_100_is_refused_even_compounded(new_pump, concentration):
+    form = submit(new_pump, initial_fill=True, concentration_mcg_ml=concentration, compounded="on")
+    assert_error(form, "concentration_mcg_ml", f"{concentration} mcg/mL is below any pump strength (at least 100")
+
+
+def test_a_compounded_100_mcg_per_ml_is_accepted(new_pump):
+    # 20 mL at 100 mcg/mL and 40 mcg/day: 0.4 mL/day, alarm after 45 days.
+    form = submit(new_pump, initial_fill=True, concentration_mcg_ml="100", compounded="on", daily_dose_mcg="40")
+    assert form.is_valid(), form.errors
+
+
+# --- a fill whose refill due is not after its own date ----------------------------------
+
+
+def test_a_refill_due_on_its_own_date_needs_the_tick(pump):
+    # 5 mL at 500 mcg/mL, 2000 mcg/day (4 mL/day): alarm and refill due on 1 Mar 2026 itself.
+    values = {
+        "volume_added_ml": "5",
+        "volume_after_ml": "5",
+        "concentration_mcg_ml": "500",
+        "daily_dose_mcg": "2000",
+        "confirm_unusual_dose": "on",
+        "bridge_bolus_confirmed": "on",
+    }
+    form = submit(pump, **values)
+    assert form.errors == {
+        "performed_on": [
+            "With this refill the pump would alarm on Sun 1 Mar 2026, not after Sun 1 Mar 2026, the day of the "
+            "refill: check the concentration (mcg/mL), the daily dose and the volume, or tick 'confirm that the "
+            "next refill is due on or before the day of this event' to save it."
+        ]
+    }
+    assert submit(pump, confirm_past_due="on", **values).is_valid()
+
+
+def test_a_refill_due_within_the_buffer_names_the_due_date(pump):
+    # 8 mL at 2000 mcg/mL and 1000 mcg/day (0.5 mL/day): alarm after 12 days (13 Mar), due 6 Mar
+    # (7 days' buffer), after the fill of 1 Mar: no tick.
+    ok = form_for(pump, volume_added_ml="8", volume_after_ml="8", daily_dose_mcg="1000")
+    assert ok.is_valid(), ok.errors
+    # 5 mL: alarm after 6 days (7 Mar), due 28 Feb, before the fill.
+    form = submit(pump, volume_added_ml="5", volume_after_ml="5", daily_dose_mcg="1000")
+    assert_error(form, "performed_on", "the next refill would be due on Sat 28 Feb 2026, not after Sun 1 Mar 2026")
+
+
 @pytest.mark.parametrize("concentration", ["0", "-500"])
 def test_non_positive_concentration_rejected(new_pump, concentration):
     form = submit(new_pump, initial_fill=True, concentration_mcg_ml=concentration, compounded="on")
@@ -166,19 +224,22 @@ def test_same_concentration_needs_no_bridge(pump):
     [("0", False), ("-1", False), ("0.01", True), ("12", True), ("20", True), ("20.01", False), ("40", False)],
 )
 def test_volume_after_refill(pump, value, valid):
-    # The range is checked on its own: a volume after unlike the volume added is confirmed here.
-    form = submit(pump, volume_after_ml=value, confirm_volume_difference="on")
+    # The range is checked on its own: a volume after unlike the volume added is confirmed here,
+    # and so is a refill due on the day (0.01 mL is below the alarm volume at once).
+    form = submit(pump, volume_after_ml=value, confirm_volume_difference="on", confirm_past_due="on")
     if valid:
         assert form.is_valid(), form.errors
     else:
-        assert_error(form, "volume_after_ml", "at most the 20.00 mL reservoir")
+        assert_error(form, "volume_after_ml", "at most the 20 mL reservoir")
 
 
 def test_volume_after_on_a_40_ml_pump(clinic):
     pump = PumpFactory(patient=PatientFactory(clinic=clinic), model=pump_model("synchromed-ii-40"))
     form = submit(pump, initial_fill=True, volume_added_ml="40", volume_after_ml="40")
     assert form.is_valid(), form.errors
-    assert_error(form_for(pump, performed_on="2026-03-02", volume_after_ml="40.01"), "volume_after_ml", "40.00 mL")
+    assert_error(
+        form_for(pump, performed_on="2026-03-02", volume_after_ml="40.01"), "volume_after_ml", "the 40 mL reservoir"
+    )
 
 
 @pytest.mark.parametrize("field", ["volume_removed_ml", "volume_added_ml"])
@@ -189,7 +250,7 @@ def test_volume_removed_and_added(pump, field, value, valid):
     if valid:
         assert form.is_valid(), form.errors
     else:
-        assert_error(form, field, "between 0 and the 20.00 mL reservoir")
+        assert_error(form, field, "between 0 and the 20 mL reservoir")
 
 
 def test_residual_required_after_the_first_fill(pump):

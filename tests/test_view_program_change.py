@@ -158,3 +158,27 @@ def test_a_refused_change_shows_the_summary_linking_its_fields(client, manager, 
     assert not ProgramChange.objects.filter(pump=pump).exists()
     assert alarm_and_due(pump) == before
     assert "error-summary" not in client.get(url(pump)).content.decode()
+
+
+def test_a_preview_on_the_day_of_an_earlier_change_shows_the_new_rate(client, manager, pump):
+    # A change to 420 mcg/day today (0.21 mL/day); previewing 1000 mcg/day must say 0.5 mL/day.
+    client.force_login(manager)
+    assert client.post(url(pump), change_data(daily_dose_mcg="420")).status_code == 302
+    response = client.post(url(pump), change_data(daily_dose_mcg="1000", action="preview"))
+    html = response.content.decode()
+    assert "planned use from then 0.5 mL/day" in html
+    assert "0.21 mL/day" not in html
+    # 13.8 mL on 1 Nov at 0.5 mL/day: alarm 23 days later.
+    assert response.context["preview"].schedule.alarm_date == date(2025, 11, 24)
+
+
+def test_a_change_to_the_program_in_force_is_refused_naming_the_dose(client, manager, pump):
+    client.force_login(manager)
+    response = client.post(url(pump), change_data(daily_dose_mcg="400", bolus_allowance_mcg="0"))
+    assert response.status_code == 200
+    assert not ProgramChange.objects.exists()
+    assert response.context["form"].errors["daily_dose_mcg"] == [
+        "Nothing changed: the daily dose and bolus allowance are already 400 mcg/day and 0 mcg/day. Enter the new "
+        "dose or bolus allowance."
+    ]
+    assert "since Wed 1 Oct 2025" in response.content.decode()  # "Program now ... since" did not move

@@ -77,7 +77,7 @@ def test_bad_alarm_volume_is_a_field_error_and_nothing_changes(client, manager, 
 def test_reservoir_smaller_than_a_recorded_fill_is_refused(client, manager, pump):
     client.force_login(manager)
     response = client.post(reverse("pump_edit", args=[pump.pk]), data(pump, reservoir_ml="15"))
-    assert "A recorded refill left 20.00 mL, more than this reservoir holds." in response.content.decode()
+    assert "A recorded refill left 20 mL, more than this reservoir holds." in response.content.decode()
     pump.refresh_from_db()
     assert pump.reservoir_ml == 20
 

@@ -58,8 +58,8 @@ def test_explant_leaves_the_caseload_and_cancels_bookings(client, manager, clini
     ("day", "message"),
     [
         ("2026-02-02", "This date is in the future (today is Sun 1 Feb 2026)."),
-        ("2024-05-31", "This date is before the pump&#x27;s implant date (2024-06-01)."),
-        ("2025-12-31", "This date is before the pump&#x27;s last recorded fill or program change (2026-01-01)."),
+        ("2024-05-31", "This date is before the pump&#x27;s implant date (Sat 1 Jun 2024)."),
+        ("2025-12-31", "This date is before the pump&#x27;s last recorded fill or program change (Thu 1 Jan 2026)."),
         ("", "This field is required."),
     ],
 )

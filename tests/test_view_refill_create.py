@@ -339,3 +339,128 @@ def test_a_refill_before_the_last_program_change_is_refused(client, manager, pum
     response = client.post(url(pump), refill_data(performed_on="2025-12-10"))
     assert "performed_on" in response.context["form"].errors
     assert Refill.objects.filter(pump=pump).count() == 1
+
+
+# --- the residual boundary: preview label, stored flag and the page after saving agree ------
+# SPEC 3 flags a discrepancy that *exceeds* 1.0 mL (20 mL reservoir): exactly 1 is not flagged.
+# Expected residual 1.6 mL, so these volumes removed give the discrepancies named.
+
+
+@pytest.mark.parametrize(
+    "removed, discrepancy, flagged",
+    [
+        ("2.59", "+0.99", False),
+        ("2.6", "+1", False),
+        ("2.61", "+1.01", True),
+        ("0.61", "-0.99", False),
+        ("0.6", "-1", False),
+        ("0.59", "-1.01", True),
+    ],
+)
+def test_the_discrepancy_boundary_reads_the_same_before_and_after_saving(
+    client, manager, pump, removed, discrepancy, flagged
+):
+    client.force_login(manager)
+    response = client.post(url(pump), refill_data(volume_removed_ml=removed, action="preview"))
+    residual = response.context["preview"].residual
+    html = response.content.decode()
+    assert residual.flagged is flagged
+    assert f"{discrepancy} mL" in html
+    assert ("Will be flagged</span> for review (more than 1 mL)" in html) is flagged
+    assert ("Within 1 mL" in html) is not flagged
+    # Never a green "within" beside a withdrawal-risk (or overdose) warning.
+    assert ("Withdrawal risk" in html) is (flagged and discrepancy.startswith("+"))
+    assert ("overdose" in html) is (flagged and discrepancy.startswith("-"))
+    if not flagged:
+        assert "not flagged for review" in residual.meaning
+
+    response = client.post(url(pump), refill_data(volume_removed_ml=removed))
+    assert response.status_code == 302
+    refill = Refill.objects.get(pump=pump, performed_on=TODAY)
+    assert refill.needs_review is flagged
+    assert any("review list" in str(m) for m in get_messages(response.wsgi_request)) is flagged
+    page = client.get(reverse("patient_detail", kwargs={"pk": pump.patient_id})).content.decode()
+    assert f"discrepancy {discrepancy} mL" in page
+    assert ("Discrepancy flagged" in page) is flagged
+
+
+def test_the_expected_residual_reads_with_one_precision_in_the_hint_the_preview_and_after_saving(
+    client, manager, clinic
+):
+    # 20 mL at 2000 mcg/mL and 430 mcg/day (0.215 mL/day) for 81 days: 2.585 mL expected.
+    pump = PumpFactory(patient=PatientFactory(clinic=clinic), implant_date=date(2025, 9, 1))
+    RefillFactory(pump=pump, performed_on=date(2025, 10, 12), daily_dose_mcg=Decimal("430"), is_initial_fill=True)
+    client.force_login(manager)
+    html = client.get(url(pump)).content.decode()
+    assert "Expected about 2.585 mL on Thu 1 Jan 2026" in html
+    assert '<span data-testid="expected-today">2.585 mL</span>' in html
+    data = refill_data(volume_removed_ml="2.6", daily_dose_mcg="430")
+    html = client.post(url(pump), {**data, "action": "preview"}).content.decode()
+    assert "<dd>2.585 mL</dd>" in html and "+0.015 mL" in html
+    assert "2.58 mL" not in html and "2.59 mL" not in html
+    assert "Planned use 0.215 mL/day." in html
+    client.post(url(pump), data)
+    assert Refill.objects.get(pump=pump, performed_on=TODAY).expected_residual_ml == Decimal("2.585")
+
+
+# --- a concentration in mg/mL, a refill that is due the day it is given -----------------------
+
+
+def test_a_concentration_typed_in_mg_per_ml_is_refused_whatever_is_ticked(client, manager, pump):
+    client.force_login(manager)
+    before = stored_dates(pump)
+    data = refill_data(concentration_mcg_ml="2", compounded="on", bridge_bolus_confirmed="on", confirm_past_due="on")
+    for action in ("preview", "save"):
+        response = client.post(url(pump), {**data, "action": action})
+        assert response.status_code == 200
+        assert response.context["preview"] is None  # no "200 mL/day" preview of a unit slip
+        errors = response.context["form"].errors["concentration_mcg_ml"]
+        assert errors == ["2 mcg/mL is far below any pump strength: did you mean 2000 mcg/mL (2 mg/mL)? Enter mcg/mL."]
+    assert not Refill.objects.filter(performed_on=TODAY).exists()
+    assert stored_dates(pump) == before
+
+
+def test_a_refill_that_leaves_the_pump_due_at_once_needs_the_tick_naming_the_date(client, manager, pump):
+    # 2000 mcg/day at 500 mcg/mL with 5 mL: 4 mL/day, so it alarms the day it is filled.
+    client.force_login(manager)
+    data = refill_data(
+        volume_added_ml="5",
+        volume_after_ml="5",
+        concentration_mcg_ml="500",
+        daily_dose_mcg="2000",
+        confirm_unusual_dose="on",
+        bridge_bolus_confirmed="on",
+    )
+    response = client.post(url(pump), data)
+    assert response.status_code == 200
+    assert not Refill.objects.filter(performed_on=TODAY).exists()
+    assert [field.name for field, _ in response.context["needed"]] == ["confirm_past_due"]
+    message = response.context["form"].errors["confirm_past_due"][0]
+    assert "the pump would alarm on Thu 1 Jan 2026, not after Thu 1 Jan 2026, the day of the refill" in message
+    assert response.context["preview"].schedule.refill_due <= TODAY  # still previewed, to see why
+
+    response = client.post(url(pump), {**data, "confirm_past_due": "on"})
+    assert response.status_code == 302
+    assert Refill.objects.get(pump=pump, performed_on=TODAY).daily_dose_mcg == Decimal("2000")
+
+
+def test_the_past_due_tick_is_offered_only_when_it_is_needed(client, manager, pump):
+    client.force_login(manager)
+    assert 'name="confirm_past_due"' not in client.get(url(pump)).content.decode()
+    ordinary = client.post(url(pump), refill_data(action="preview")).content.decode()
+    assert 'name="confirm_past_due"' not in ordinary
+    # Refused for its unit whatever is ticked: the tick is not offered beside it.
+    mg = client.post(url(pump), refill_data(concentration_mcg_ml="2", compounded="on", action="preview"))
+    assert 'name="confirm_past_due"' not in mg.content.decode()
+    due = client.post(
+        url(pump),
+        refill_data(
+            volume_added_ml="5",
+            volume_after_ml="5",
+            concentration_mcg_ml="500",
+            daily_dose_mcg="2000",
+            confirm_unusual_dose="on",
+            bridge_bolus_confirmed="on",
+        ),
+    )
+    assert 'name="confirm_past_due"' in due.content.decode()
