@@ -55,14 +55,16 @@ def with_owner(pumps, today: date):
     )
 
 
-def owner_text(record) -> str:
+def owner_text(record, *, export: bool = False) -> str:
+    """The owner as the page says it; ``export``: dates in ISO (SPEC 8: files say 2026-11-29)."""
     state = record.worklist_state
     if state is None:
         return ""
     if state == Item.State.CLAIMED:
         return record.worklist_owner
     if state == Item.State.EXCEPTED:
-        return f"Excepted until {day(record.worklist_until)} ({record.worklist_owner})"
+        until = record.worklist_until.isoformat() if export else day(record.worklist_until)
+        return f"Excepted until {until} ({record.worklist_owner})"
     return "Unclaimed"
 
 
@@ -71,6 +73,16 @@ def contact_text(record, zone) -> str:
         return ""
     when = localtime(record.worklist_contact_at, zone)
     return f"{ContactAttempt.Method(record.worklist_contact_method).label}, {day(when.date())} {when:%H:%M}"
+
+
+def contact_value(record, zone) -> str:
+    """The last contact in the exports: "2026-11-25 09:30 (Phone: no answer)", the clinic's
+    local time in ISO first (SPEC 8), as the next appointment's export cell, so the column
+    sorts by time in a spreadsheet."""
+    if not record.worklist_contact_method:
+        return ""
+    when = localtime(record.worklist_contact_at, zone)
+    return f"{when.date().isoformat()} {when:%H:%M} ({ContactAttempt.Method(record.worklist_contact_method).label})"
 
 
 class OwnerColumn(tables.Column):
@@ -108,7 +120,7 @@ class OwnerColumn(tables.Column):
         )
 
     def value(self, value, record):
-        return owner_text(record)
+        return owner_text(record, export=True)
 
 
 class LastContactColumn(tables.Column):
@@ -124,7 +136,7 @@ class LastContactColumn(tables.Column):
         return contact_text(record, self.zone) or format_html('<span class="muted">{}</span>', "none yet")
 
     def value(self, value, record):
-        return contact_text(record, self.zone)
+        return contact_value(record, self.zone)
 
 
 def owner_columns(zone) -> list:
