@@ -41,6 +41,7 @@ EXCEPTIONS = {
     "calendar_feed": "a calendar feed token URL, shown once to its owner for a calendar program",
     "unsubscribe": "the unsubscribe token URL in patient emails",
     "health": "JSON for an external monitor and load balancer, not a page people use",
+    "favicon": "the browser's icon request, answered with a redirect to the static icon",
     "candidate_from_patient": (
         "referring a patient without a pump for screening: offered on that patient's page, as "
         "pump_create is; tests/screening/test_view_candidate_from_patient.py checks that link"
