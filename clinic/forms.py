@@ -4,7 +4,7 @@ import zoneinfo
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import WEEKDAYS, Clinic, Membership
@@ -22,9 +22,11 @@ class LeadDaysField(forms.CharField):
         try:
             days = sorted({int(part) for part in value.replace(" ", "").split(",") if part}, reverse=True)
         except ValueError:
-            raise forms.ValidationError(_("Enter whole days separated by commas, e.g. 7, 1.")) from None
+            raise forms.ValidationError(
+                _("Appointment reminder lead days: enter whole days separated by commas, e.g. 7, 1.")
+            ) from None
         if any(not 0 <= day <= 60 for day in days):
-            raise forms.ValidationError(_("Each lead day must be between 0 and 60."))
+            raise forms.ValidationError(_("Each appointment reminder lead day must be from 0 to 60."))
         return days
 
     def prepare_value(self, value):
@@ -33,7 +35,24 @@ class LeadDaysField(forms.CharField):
         return value
 
 
+def number_range(field) -> tuple[int | None, int | None]:
+    """The smallest and largest value a number field takes: its own limits (0 for the
+    positive fields) narrowed by the validators it or its model field carry."""
+    low, high = field.min_value, field.max_value
+    for validator in field.validators:
+        if isinstance(validator, MinValueValidator):
+            low = validator.limit_value if low is None else max(low, validator.limit_value)
+        elif isinstance(validator, MaxValueValidator):
+            high = validator.limit_value if high is None else min(high, validator.limit_value)
+    return low, high
+
+
 class ClinicSettingsForm(forms.ModelForm):
+    """The clinic settings page. A refused number names its setting and the allowed range
+    ("Buffer days must be from 0 to 30; 45 is too high."), on the field and in the page's
+    error summary, for the limits of the form field and of the model alike (a ModelForm puts
+    a model validator's error under the form field's message of the same code)."""
+
     time_zone = forms.ChoiceField(
         label=_("Time zone"), choices=[(z, z) for z in sorted(zoneinfo.available_timezones())]
     )
@@ -66,6 +85,30 @@ class ClinicSettingsForm(forms.ModelForm):
             "require_two_factor",
             "screening_target_days",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if not isinstance(field, forms.IntegerField):
+                continue
+            # One range from the form field's and the model field's limits, checked once on
+            # the form (the model's own check then no longer repeats it).
+            limits = (MinValueValidator, MaxValueValidator)
+            field.validators.extend(v for v in Clinic._meta.get_field(name).validators if isinstance(v, limits))
+            low, high = number_range(field)
+            field.validators = [v for v in field.validators if not isinstance(v, limits)]
+            field.validators += [MinValueValidator(low), MaxValueValidator(high)]
+            field.min_value, field.max_value = low, high
+            words = {"label": field.label, "low": low, "high": high}
+            field.error_messages.update(
+                {
+                    "required": _("Enter %(label)s: a whole number from %(low)s to %(high)s.") % words,
+                    "invalid": _("%(label)s must be a whole number from %(low)s to %(high)s.") % words,
+                    # %% keeps the value's placeholder for the validator to fill in.
+                    "min_value": _("%(label)s must be from %(low)s to %(high)s; %%(show_value)s is too low.") % words,
+                    "max_value": _("%(label)s must be from %(low)s to %(high)s; %%(show_value)s is too high.") % words,
+                }
+            )
 
 
 class InviteForm(forms.Form):
