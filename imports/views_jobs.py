@@ -51,6 +51,8 @@ def result_context(job: ImportJob) -> dict:
         "changing_rows": changing[: import_jobs.CHANGING_ROWS_SHOWN],
         "more_changing_rows": max(0, len(changing) - import_jobs.CHANGING_ROWS_SHOWN),
         "unchanged_count": summary["unchanged_count"],
+        # The rows without a problem: what "the valid rows would do" counts (none: nothing can be imported).
+        "valid_rows": summary["rows"] - summary.get("rows_with_problems", 0),
         "mapped": list(job.column_map.items()),
     }
 
