@@ -38,6 +38,43 @@ PALETTE = (
 )
 GRID = "#d5dbe3"
 EIGHT_HOURS = "#5b6675"
+# The hour labels under the axis never overlap: each is given the first of LABEL_ROWS rows
+# where it clears the label before it by LABEL_GAP (its width estimated generously, CHAR_EM
+# of the font size a character: wider than system-ui's digits and lower-case letters); one
+# that fits in no row is left out (its tick, its points' tooltips and the table keep it).
+AXIS_FONT = 13
+CHAR_EM = 0.62
+LABEL_GAP = 6
+LABEL_ROWS = 2
+LABEL_ROW_HEIGHT = 15
+
+
+def label_width(text: str, size: int = AXIS_FONT) -> float:
+    return len(text) * size * CHAR_EM
+
+
+def place_labels(labels: list[tuple[float, str]]) -> list[tuple[float, str, int]]:
+    """(x, text, row) of each label that fits, centred on its x, in order of x. The first
+    ("before") and the last (the trial's last time point) are always shown: the first on
+    the first row, the last too unless it would touch the first."""
+    if len(labels) < 2:
+        return [(x, text, 0) for x, text in labels]
+    (first_x, first_text), (last_x, last_text) = labels[0], labels[-1]
+    last_left = last_x - label_width(last_text) / 2
+    last_row = 0 if first_x + label_width(first_text) / 2 + LABEL_GAP <= last_left else 1
+    right_edge = [float("-inf")] * LABEL_ROWS
+    right_edge[0] = first_x + label_width(first_text) / 2
+    placed = [(first_x, first_text, 0)]
+    for x, text in labels[1:-1]:
+        half = label_width(text) / 2
+        for row in range(LABEL_ROWS):
+            clear_of_last = row != last_row or x + half + LABEL_GAP <= last_left
+            if x - half >= right_edge[row] + LABEL_GAP and clear_of_last:
+                right_edge[row] = x + half
+                placed.append((x, text, row))
+                break
+    placed.append((last_x, last_text, last_row))
+    return placed
 
 
 def _fmt(value: float) -> str:
@@ -68,11 +105,16 @@ def mas_chart(
     span = max(last_hours, Decimal(8)) if last_hours <= 12 else last_hours  # the 8-hour mark when it fits
     plot_width = WIDTH - LEFT - RIGHT
     legend_rows = (len(rows) + LEGEND_COLUMNS - 1) // LEGEND_COLUMNS
-    height = LEGEND_TOP + legend_rows * LEGEND_ROW + 6
     top_rank = len(engine.MAS_SCORES) - 1
 
     def x(hours) -> float:
         return LEFT + float(Decimal(hours) / span) * plot_width
+
+    ticks = sorted({Decimal(0), *(point.hours for point in trial.after)})
+    hour_labels = place_labels([(x(hours), "before" if hours == 0 else f"{_hours(hours)} h") for hours in ticks])
+    # A second row of hour labels pushes the axis title and the legend down.
+    shift = LABEL_ROW_HEIGHT * max(row for _x, _text, row in hour_labels)
+    height = LEGEND_TOP + shift + legend_rows * LEGEND_ROW + 6
 
     def y(score: str) -> float:
         return TOP + (1 - engine.mas_rank(score) / top_rank) * PLOT_HEIGHT
@@ -99,10 +141,16 @@ def mas_chart(
         parts.append(_text(LEFT - 8, y(score) + 4, score, anchor="end"))
     parts.append(f'<line class="axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{bottom}" stroke="#1b2430"/>')
     parts.append(f'<line class="axis" x1="{LEFT}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#1b2430"/>')
-    ticks = sorted({Decimal(0), *(point.hours for point in trial.after)})
     for hours in ticks:
-        parts.append(_text(x(hours), AXIS_LABEL_Y, "before" if hours == 0 else f"{_hours(hours)} h", anchor="middle"))
-    parts.append(_text(LEFT + plot_width / 2, AXIS_TITLE_Y, "hours after the dose", anchor="middle"))
+        parts.append(
+            f'<line class="tick" x1="{_fmt(x(hours))}" y1="{bottom}" x2="{_fmt(x(hours))}" y2="{bottom + 4}" '
+            'stroke="#1b2430"/>'
+        )
+    for label_x, text, row in hour_labels:
+        parts.append(
+            _text(label_x, AXIS_LABEL_Y + row * LABEL_ROW_HEIGHT, text, anchor="middle", css_class="hour-label")
+        )
+    parts.append(_text(LEFT + plot_width / 2, AXIS_TITLE_Y + shift, "hours after the dose", anchor="middle"))
     parts.append(_text(LEFT - 8, TOP - 16, "MAS", anchor="end"))
     if span >= 8:
         parts.append(
@@ -126,7 +174,7 @@ def mas_chart(
                 f"<title>{escape(f'{labels[row.group]}: MAS {s} ' + ('before the dose' if h == 0 else f'at {_hours(h)} h'))}</title></circle>"
             )
         column, line = index % LEGEND_COLUMNS, index // LEGEND_COLUMNS
-        lx, ly = LEFT + column * (plot_width / LEGEND_COLUMNS), LEGEND_TOP + line * LEGEND_ROW
+        lx, ly = LEFT + column * (plot_width / LEGEND_COLUMNS), LEGEND_TOP + shift + line * LEGEND_ROW
         parts.append(
             f'<line x1="{_fmt(lx)}" y1="{_fmt(ly)}" x2="{_fmt(lx + 22)}" y2="{_fmt(ly)}" stroke="{colour}" '
             f'stroke-width="2.5"{dash_attr}/>'

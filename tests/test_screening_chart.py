@@ -45,3 +45,58 @@ def test_labels_are_escaped_and_nothing_without_scores():
     svg = mas_chart(trial([("2", {"b": "1"})]), LABELS)
     assert "&lt;extensors&gt; &amp; &quot;right&quot;" in svg and "<extensors>" not in svg
     assert mas_chart(Trial(dose_mcg=Decimal(50), before={"a": "2"}), LABELS) == ""
+
+
+def hour_labels(svg: str) -> list[tuple[float, float, str]]:
+    """(x, y, text) of each hour label under the axis."""
+    labels = []
+    for chunk in svg.split('<text class="hour-label" ')[1:]:
+        x = float(chunk.split('x="')[1].split('"')[0])
+        y = float(chunk.split('y="')[1].split('"')[0])
+        labels.append((x, y, chunk.split(">")[1].split("<")[0]))
+    return labels
+
+
+def assert_no_overlap(labels):
+    """Labels on one line are further apart than half of each one's width (13 px text, a
+    character at most 0.6 em in system-ui) plus a gap: they never touch."""
+    for y in {label[1] for label in labels}:
+        line = sorted((x, text) for x, ly, text in labels if ly == y)
+        for (x1, t1), (x2, t2) in zip(line, line[1:], strict=False):
+            assert x2 - x1 >= (len(t1) + len(t2)) / 2 * 13 * 0.6 + 4, (t1, t2, x2 - x1)
+
+
+def test_hour_labels_never_overlap_and_close_ones_take_a_second_line():
+    """The explorer's trial (1, 2, 4, 6, 8 and 12 h): "before" and "1 h" ran together."""
+    times = ["1", "2", "4", "6", "8", "12"]
+    svg = mas_chart(trial([(h, {"a": "2", "b": "1"}) for h in times]), LABELS)
+    labels = hour_labels(svg)
+    assert [text for _x, _y, text in sorted(labels)] == ["before"] + [f"{h} h" for h in times]  # every one shown
+    assert_no_overlap(labels)
+    assert len({y for _x, y, _t in labels}) == 2  # "1 h" under the others
+    assert svg.count('class="tick"') == 7
+
+
+def test_dense_hours_leave_out_labels_that_fit_nowhere_but_keep_their_ticks():
+    times = [str(Decimal(n) / 2) for n in range(1, 49)]  # every half hour for 24 h
+    svg = mas_chart(trial([(h, {"a": "2"}) for h in times]), LABELS)
+    labels = hour_labels(svg)
+    assert_no_overlap(labels)
+    texts = [text for _x, _y, text in labels]
+    assert "before" in texts and "24 h" in texts and len(texts) < 49
+    assert svg.count('class="tick"') == 49
+
+
+def test_spread_hours_stay_on_one_line():
+    svg = mas_chart(trial([("4", {"a": "2"}), ("8", {"a": "1"})]), LABELS)
+    labels = hour_labels(svg)
+    assert [text for _x, _y, text in labels] == ["before", "4 h", "8 h"]
+    assert len({y for _x, y, _t in labels}) == 1
+
+
+def test_a_single_early_time_point_goes_under_before():
+    svg = mas_chart(trial([("0.25", {"a": "2"})]), LABELS)
+    labels = hour_labels(svg)
+    assert [text for _x, _y, text in labels] == ["before", "0.25 h"]
+    assert_no_overlap(labels)
+    assert len({y for _x, y, _t in labels}) == 2
