@@ -4,6 +4,7 @@ With no environment at all this is the embedded default of `make run`: SQLite in
 var/, a SQLite-backed Celery broker and emails written to var/mail/.
 """
 
+import contextlib
 from pathlib import Path
 
 from clinic import env
@@ -220,6 +221,26 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.integer("CELERY_TASK_TIME_LIMIT", 300, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 5
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+
+def _local_folders() -> list[Path]:
+    """The folders of the SQLite files this process opens (the database, the broker of
+    `make run`, and then beat's schedule): SQLite creates a file but not its folder, so a
+    worker, beat or manage.py started by hand on a fresh clone (no `make`, no var/) would
+    stop with "unable to open database file". Nothing for PostgreSQL and Redis."""
+    files = []
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        files.append(str(DATABASES["default"]["NAME"]))
+    if CELERY_BROKER_URL.startswith("sqla+sqlite:///"):
+        files += [CELERY_BROKER_URL.removeprefix("sqla+sqlite:///"), CELERY_BEAT_SCHEDULE_FILENAME]
+    # In-memory databases (":memory:", "file:...?mode=memory") have no folder.
+    return [Path(f).parent for f in files if f and ":memory:" not in f and not f.startswith("file:")]
+
+
+for _folder in _local_folders():
+    # On a read-only image SQLite (or production's own checks) then says what is wrong.
+    with contextlib.suppress(OSError):
+        _folder.mkdir(parents=True, exist_ok=True)
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
