@@ -257,20 +257,11 @@ class ProgramChangeCreateView(PumpEventView):
         refill, _cycle = current_cycle(self.pump)
         if refill is None:
             return None
-        fill = preview.FillProgram(
-            refill.performed_on,
-            refill.volume_after_ml,
-            refill.concentration_mcg_ml,
-            refill.daily_dose_mcg,
-            refill.bolus_allowance_mcg,
+        changes = self.pump.program_changes.filter(performed_on__gt=refill.performed_on).order_by("performed_on", "id")
+        existing = [preview.DoseChange.of(change) for change in changes]
+        return preview.preview_program_change(
+            preview.FillProgram.of(refill), existing, cleaned, preview.ScheduleSettings.of(self.pump)
         )
-        existing = [
-            preview.DoseChange(c.performed_on, c.daily_dose_mcg, c.bolus_allowance_mcg)
-            for c in self.pump.program_changes.filter(performed_on__gt=refill.performed_on).order_by(
-                "performed_on", "id"
-            )
-        ]
-        return preview.preview_program_change(fill, existing, cleaned, preview.ScheduleSettings.of(self.pump))
 
     def saved_messages(self, change) -> None:
         messages.success(

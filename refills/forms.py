@@ -437,14 +437,8 @@ class ProgramChangeForm(FillEventForm):
         settings = self.schedule_settings()
         if refill is None or settings is None:
             return None
-        fill = preview.FillProgram(
-            refill.performed_on,
-            refill.volume_after_ml,
-            refill.concentration_mcg_ml,
-            refill.daily_dose_mcg,
-            refill.bolus_allowance_mcg,
-        )
-        existing = [preview.DoseChange(c.performed_on, c.daily_dose_mcg, c.bolus_allowance_mcg) for c in changes]
+        fill = preview.FillProgram.of(refill)
+        existing = [preview.DoseChange.of(change) for change in changes]
         day = cleaned["performed_on"]
         try:
             new = preview.preview_program_change(fill, existing, cleaned, settings).schedule

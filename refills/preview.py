@@ -151,6 +151,17 @@ class FillProgram:
     daily_dose_mcg: Decimal
     bolus_allowance_mcg: Decimal
 
+    @classmethod
+    def of(cls, refill) -> FillProgram:
+        """The projection's part of a saved refill."""
+        return cls(
+            refill.performed_on,
+            refill.volume_after_ml,
+            refill.concentration_mcg_ml,
+            refill.daily_dose_mcg,
+            refill.bolus_allowance_mcg,
+        )
+
 
 @dataclass(frozen=True)
 class DoseChange:
@@ -159,6 +170,11 @@ class DoseChange:
     performed_on: date
     daily_dose_mcg: Decimal | None
     bolus_allowance_mcg: Decimal | None
+
+    @classmethod
+    def of(cls, change) -> DoseChange:
+        """The projection's part of a saved program change."""
+        return cls(change.performed_on, change.daily_dose_mcg, change.bolus_allowance_mcg)
 
 
 def cycle_with_changes(fill: FillProgram, changes: Iterable[DoseChange]) -> schedule.FillCycle:
