@@ -21,11 +21,10 @@ from refills.models import Appointment, ProgramChange, Refill
 
 STANDARD_CONCENTRATIONS = (Decimal(500), Decimal(1000), Decimal(2000))
 SCREENING_CONCENTRATION = Decimal(50)
-# No intrathecal pump is filled below this (SPEC 4: 500, 1000, 2000 mcg/mL or compounded;
-# 50 is the screening strength). Lower values are another unit: "2" typed as mg/mL would plan
-# 200 mL/day and leave the pump empty the day it is filled. No tick overrides it.
-MIN_PUMP_CONCENTRATION = Decimal(100)
-# Below this a value reads as mg/mL: the message offers the value times 1000.
+# Below this a concentration reads as mg/mL ("2" typed for 2 mg/mL would plan 200 mL/day and
+# leave the pump empty the day it is filled): refused whatever is ticked, with the mcg/mL it
+# may mean. From here on SPEC 4 applies as written: 500, 1000, 2000, or any other value with
+# the "compounded" tick (50, the screening strength, never).
 MG_PER_ML_BELOW = Decimal(10)
 MAX_DAILY_DOSE = Decimal(3000)
 USUAL_DOSE_RANGE = (Decimal(20), Decimal(1200))
@@ -301,8 +300,15 @@ class RefillForm(FillEventForm):
         if concentration == SCREENING_CONCENTRATION:
             self.add_error("concentration_mcg_ml", _("50 mcg/mL is the screening strength and cannot fill a pump."))
             return
-        if concentration < MIN_PUMP_CONCENTRATION:
-            self.add_error("concentration_mcg_ml", self._too_weak_message(concentration))
+        if concentration < MG_PER_ML_BELOW:
+            self.add_error(
+                "concentration_mcg_ml",
+                _(
+                    "%(c)s mcg/mL is far below any pump strength: did you mean %(mcg)s mcg/mL (%(c)s mg/mL)? "
+                    "Enter mcg/mL."
+                )
+                % {"c": plain(concentration), "mcg": plain(concentration * 1000)},
+            )
             return
         if concentration not in STANDARD_CONCENTRATIONS and not cleaned.get("compounded"):
             self.add_error(
@@ -323,18 +329,6 @@ class RefillForm(FillEventForm):
                 )
                 % {"old": plain(previous.concentration_mcg_ml), "new": plain(concentration)},
             )
-
-    @staticmethod
-    def _too_weak_message(concentration: Decimal) -> str:
-        """Refused whatever is ticked; a value that reads as mg/mL gets the mcg/mL it may mean."""
-        if concentration < MG_PER_ML_BELOW:
-            return _(
-                "%(c)s mcg/mL is far below any pump strength: did you mean %(mcg)s mcg/mL (%(c)s mg/mL)? Enter mcg/mL."
-            ) % {"c": plain(concentration), "mcg": plain(concentration * 1000)}
-        return _(
-            "%(c)s mcg/mL is below any pump strength (at least %(min)s mcg/mL; usually 500, 1000 "
-            "or 2000). Enter mcg/mL."
-        ) % {"c": plain(concentration), "min": plain(MIN_PUMP_CONCENTRATION)}
 
     def save(self, commit=True):
         self.instance.is_initial_fill = self.initial_fill

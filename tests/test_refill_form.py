@@ -128,9 +128,13 @@ def test_a_concentration_that_reads_as_mg_per_ml_is_refused_with_the_unit(new_pu
 
 
 @pytest.mark.parametrize("concentration", ["10", "99.99"])
-def test_a_concentration_below_100_is_refused_even_compounded(new_pump, concentration):
-    form = submit(new_pump, initial_fill=True, concentration_mcg_ml=concentration, compounded="on")
-    assert_error(form, "concentration_mcg_ml", f"{concentration} mcg/mL is below any pump strength (at least 100")
+def test_a_low_concentration_from_10_needs_the_compounded_tick_as_spec_4_says(new_pump, concentration):
+    """Below 10 reads as mg/mL (refused); from 10 on, any non-standard strength is SPEC 4's
+    'compounded' case. 20 mL at 10 mcg/mL and 20 mcg/day: 2 mL/day, alarm after 9 days."""
+    form = submit(new_pump, initial_fill=True, concentration_mcg_ml=concentration, daily_dose_mcg="20")
+    assert_error(form, "concentration_mcg_ml", "is not a standard strength")
+    form = submit(new_pump, initial_fill=True, concentration_mcg_ml=concentration, compounded="on", daily_dose_mcg="20")
+    assert form.is_valid(), form.errors
 
 
 def test_a_compounded_100_mcg_per_ml_is_accepted(new_pump):
