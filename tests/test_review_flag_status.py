@@ -40,7 +40,7 @@ def test_the_patient_page_names_an_under_delivery_beside_the_status(client, clin
     refill = flagged_refill(clinic)
     client.force_login(staff)
     area = status_area(client.get(f"/patients/{refill.pump.patient_id}/").content.decode())
-    assert text(area) == "Under-delivery: review OK | Under-delivery: review OK"
+    assert text(area) == "Under-delivery: review Refill schedule: OK | Under-delivery: review Refill schedule: OK"
     assert area.count('<span class="badge badge-under_delivery badge-wraps" data-testid="review-flag">') == 2
     assert area.count('class="badge badge-ok"') == 2  # the pump's status is still stated
 
@@ -50,7 +50,7 @@ def test_the_booking_form_names_it_on_the_pump_line(client, clinic, staff):
     client.force_login(staff)
     html = client.get(reverse("appointment_create", kwargs={"pk": refill.pump.patient_id})).content.decode()
     line = pump_line(html)
-    assert text(line) == f"{refill.pump.serial_number} Under-delivery: review OK"
+    assert text(line) == f"{refill.pump.serial_number} Under-delivery: review Refill schedule: OK"
     assert "badge-under_delivery" in line
 
 
@@ -58,7 +58,7 @@ def test_an_over_delivery_is_named_too(client, clinic, staff):
     refill = flagged_refill(clinic, removed="10")
     client.force_login(staff)
     html = client.get(f"/patients/{refill.pump.patient_id}/").content.decode()
-    assert text(status_area(html)) == "Over-delivery: review OK | Over-delivery: review OK"
+    assert text(status_area(html)) == "Over-delivery: review Refill schedule: OK | Over-delivery: review Refill schedule: OK"
     html = client.get(reverse("appointment_create", kwargs={"pk": refill.pump.patient_id})).content.decode()
     assert "Over-delivery: review" in text(pump_line(html))
 
