@@ -14,8 +14,6 @@ from screening import engine, services, summary
 from screening.forms import CandidateForm, CandidatePatientForm, StageMoveForm
 from screening.models import Candidate, Stage
 
-NOTHING_SAVED = _("Nothing was saved: please correct the fields marked below.")
-
 
 class CandidateMixin(ClinicAccessMixin):
     """A view about one candidate of the clinic, from the URL's pk (another clinic's: 404)."""
@@ -62,7 +60,6 @@ class CandidateCreateView(ClinicAccessMixin, TemplateView):
                     % {"mrn": candidate.patient.mrn, "date": display.day(candidate.referral_date)},
                 )
                 return redirect("candidate_detail", pk=candidate.pk)
-        messages.error(request, NOTHING_SAVED)
         return self.render_to_response(self.get_context_data(patient_form=patient_form, form=form))
 
 
@@ -112,7 +109,6 @@ class CandidateFromPatientView(ClinicAccessMixin, TemplateView):
                     % {"mrn": self.patient.mrn, "date": display.day(candidate.referral_date)},
                 )
                 return redirect("candidate_detail", pk=candidate.pk)
-        messages.error(request, NOTHING_SAVED)
         return self.render_to_response(self.get_context_data(patient=self.patient, form=form))
 
 
@@ -155,7 +151,6 @@ class CandidateEditView(CandidateMixin, TemplateView):
             form.save()
             messages.success(request, _("Candidate %(mrn)s saved.") % {"mrn": self.patient.mrn})
             return redirect("candidate_detail", pk=self.candidate.pk)
-        messages.error(request, NOTHING_SAVED)
         return self.render_to_response(self.get_context_data(form=form, editing=True))
 
 
@@ -204,5 +199,4 @@ class StageMoveView(CandidateMixin, TemplateView):
                     }
                 messages.success(request, text)
                 return redirect("candidate_detail", pk=self.candidate.pk)
-        messages.error(request, NOTHING_SAVED)
         return self.render_to_response(self.get_context_data(form=form))

@@ -171,7 +171,6 @@ class ImplantView(CandidateMixin, TemplateView):
                         },
                     )
                 return redirect("patient_detail", pk=self.patient.pk)
-        messages.error(request, _("Nothing was saved: please correct the fields marked below."))
         return self.render(pump_form, fill_form, confirm_form)
 
     def render(self, pump_form, fill_form, confirm_form):

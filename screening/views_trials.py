@@ -11,7 +11,7 @@ from clinic.access import ClinicAccessMixin, Role
 from screening import chart, engine, services, summary
 from screening.forms import TrialForm
 from screening.models import MuscleGroup, ScreeningTrial, Stage
-from screening.views import NOTHING_SAVED, CandidateMixin
+from screening.views import CandidateMixin
 
 
 class TrialCreateView(CandidateMixin, TemplateView):
@@ -47,7 +47,6 @@ class TrialCreateView(CandidateMixin, TemplateView):
                 % {"dose": display.qty(trial.dose_mcg), "date": display.day(form.cleaned_data["trial_date"])},
             )
             return redirect("trial_detail", pk=trial.pk)
-        messages.error(request, NOTHING_SAVED)
         return self.render_to_response(self.get_context_data(form=form))
 
 
@@ -83,7 +82,6 @@ class TrialEditView(TrialMixin, TemplateView):
             services.record_trial(form, by=request.user)
             messages.success(request, _("Trial saved."))
             return redirect("trial_detail", pk=self.trial.pk)
-        messages.error(request, NOTHING_SAVED)
         return self.render_to_response(self.get_context_data(form=form, editing=True))
 
 

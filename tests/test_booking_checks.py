@@ -166,3 +166,13 @@ def test_a_late_booking_names_refill_due_in_words(client, staff, pump):
     texts = [str(m) for m in get_messages(response.wsgi_request)]
     assert "This is after the refill due date (Wed 25 Mar 2026): the refill is booked late." in texts
     assert not any("2026-03-25" in text for text in texts)
+
+
+def test_a_refused_booking_lists_its_problems_at_the_top(client, staff, pump):
+    """The booking form, like the other forms, says at the top what stopped the save."""
+    AppointmentFactory(patient=pump.patient, pump=pump, local_date=date(2026, 3, 20), local_time=time(11, 15))
+    client.force_login(staff)
+    response = book(client, pump, REFILL_DUE, "10:00")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="error-summary"' in html and "Nothing was saved: 1 problem to fix" in html

@@ -65,3 +65,15 @@ def test_a_contact_without_an_outcome_is_refused_naming_it(client, item, staff):
     ]
     assert "How: choose what the attempt was" in response.content.decode()
     assert not ContactAttempt.objects.exists()
+
+
+def test_a_refused_contact_names_the_field_in_the_error_summary(client, staff, item):
+    client.force_login(staff)
+    response = client.post(
+        reverse("worklist_contact", args=[item.pk]),
+        {"with_whom": "patient", "contacted_on": "2026-11-25", "contacted_time": "09:45"},
+    )
+    html = response.content.decode()
+    assert 'data-testid="error-summary"' in html
+    assert "Nothing was saved: 1 problem to fix" in html
+    assert html.count("Nothing was saved") == 1  # the summary alone, no second banner

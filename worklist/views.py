@@ -213,7 +213,6 @@ def invalid(view, request, **forms):
     """The item page again with the bound form's errors (nothing saved)."""
     page = ItemView(request=request, kwargs=view.kwargs, args=(), **forms)
     page.membership, page.clinic, page.today, page.item = view.membership, view.clinic, view.today, view.item
-    messages.error(request, "Nothing was saved: correct the field below.")
     return page.render_to_response(page.get_context_data())
 
 
