@@ -190,8 +190,10 @@ def test_the_favicon_is_a_small_svg_in_the_static_files():
     assert "<script" not in text
 
 
-def test_the_favicon_is_served(live_server):
-    """Served by the static files as runserver serves them (the live server does the same)."""
+def test_the_favicon_is_served(live_server, django_db_serialized_rollback):
+    """Served by the static files as runserver serves them (the live server does the same).
+    With serialized rollback as every live-server test here: a plain transactional test's
+    flush re-creates the content types, which the next serialized test then cannot restore."""
     url = urlsplit(live_server.url)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
     try:
