@@ -58,7 +58,10 @@ def test_an_over_delivery_is_named_too(client, clinic, staff):
     refill = flagged_refill(clinic, removed="10")
     client.force_login(staff)
     html = client.get(f"/patients/{refill.pump.patient_id}/").content.decode()
-    assert text(status_area(html)) == "Over-delivery: review Refill schedule: OK | Over-delivery: review Refill schedule: OK"
+    assert (
+        text(status_area(html))
+        == "Over-delivery: review Refill schedule: OK | Over-delivery: review Refill schedule: OK"
+    )
     html = client.get(reverse("appointment_create", kwargs={"pk": refill.pump.patient_id})).content.decode()
     assert "Over-delivery: review" in text(pump_line(html))
 

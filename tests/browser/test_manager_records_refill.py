@@ -57,7 +57,10 @@ def test_manager_records_a_refill_with_a_discrepancy_and_acknowledges_the_review
     assert f"Refill of {pump.serial_number} saved." in messages
     assert "the refill is on the review list" in messages
     # The flag is named beside the status (SPEC 8: never an "OK" alone next to an under-delivery).
-    assert re.sub(r"\s+", " ", page.locator(".patient-status").inner_text()).strip() == "Under-delivery: review Refill schedule: OK"
+    assert (
+        re.sub(r"\s+", " ", page.locator(".patient-status").inner_text()).strip()
+        == "Under-delivery: review Refill schedule: OK"
+    )
     assert page.locator(".chart svg").inner_html() != chart_before
     assert dateformat.format(new_alarm, "D j M Y") in page.locator(".chart figcaption").inner_text()
     screenshot(page, "scenario-manager-2-patient-after-refill")
