@@ -8,40 +8,17 @@ The manager runs a refill session on Tuesdays 09:00 (two 30-minute slots).
 from datetime import date, time
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from clinic.models import Membership
 from refills.models import Appointment
 from scheduling.models import Absence, RefillSession
-from tests.factories import AppointmentFactory, PatientFactory, PumpFactory, RefillFactory
+from tests.factories import AppointmentFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
 REFILL_DUE = date(2026, 3, 25)
 TUESDAY_BEFORE = date(2026, 3, 24)
-
-
-@pytest.fixture(autouse=True)
-def frozen_time():
-    with time_machine.travel("2026-03-01 12:00:00Z", tick=False):
-        yield
-
-
-@pytest.fixture
-def pump(clinic, manager):
-    patient = PatientFactory(clinic=clinic, manager=manager)
-    pump = PumpFactory(patient=patient, implant_date=date(2025, 12, 1))
-    RefillFactory(pump=pump, performed_on=date(2026, 1, 1), is_initial_fill=True)
-    pump.refresh_from_db()
-    assert pump.refill_due == REFILL_DUE
-    return pump
-
-
-@pytest.fixture
-def tuesday_session(clinic, manager):
-    member = Membership.objects.get(clinic=clinic, user=manager)
-    return RefillSession.objects.create(clinic=clinic, member=member, weekday=1, start_time=time(9), slots=2)
 
 
 def book_url(pump):
@@ -99,7 +76,7 @@ def test_booking_with_an_absent_member_needs_the_tick(client, staff, manager, pu
     name = manager.get_full_name()
     assert refused.context["form"].errors["assigned_to"][0].startswith(f"{name} is away on Wed 25 Mar 2026")
     assert not Appointment.objects.exists()
-    # Wednesday has no refill session either: that needs its own tick (tests/test_booking_checks.py).
+    # Wednesday has no refill session either: that needs its own tick (tests/booking/test_booking_checks.py).
     ticks = {"confirm_member_absent": "on", "confirm_outside_sessions": "on"}
     done = client.post(book_url(pump), post_data(date(2026, 3, 25), "10:00", manager, **ticks))
     assert done.status_code == 302

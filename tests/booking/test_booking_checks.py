@@ -12,39 +12,14 @@ import time_machine
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from clinic.models import Membership
 from refills import services
 from refills.models import Appointment
-from scheduling.models import RefillSession
-from tests.factories import AppointmentFactory, PatientFactory, PumpFactory, RefillFactory
+from tests.factories import AppointmentFactory
 
 pytestmark = pytest.mark.django_db
 
 REFILL_DUE = date(2026, 3, 25)
 TUESDAY = date(2026, 3, 24)
-
-
-@pytest.fixture(autouse=True)
-def frozen_time():
-    with time_machine.travel("2026-03-01 12:00:00Z", tick=False):
-        yield
-
-
-@pytest.fixture
-def pump(clinic, manager):
-    patient = PatientFactory(clinic=clinic, manager=manager)
-    pump = PumpFactory(patient=patient, implant_date=date(2025, 12, 1))
-    RefillFactory(pump=pump, performed_on=date(2026, 1, 1), is_initial_fill=True)
-    pump.refresh_from_db()
-    assert pump.refill_due == REFILL_DUE
-    return pump
-
-
-@pytest.fixture
-def tuesday_session(clinic, manager):
-    """The manager's Tuesday session: 09:00, two 30-minute slots (09:00-10:00)."""
-    member = Membership.objects.get(clinic=clinic, user=manager)
-    return RefillSession.objects.create(clinic=clinic, member=member, weekday=1, start_time=time(9), slots=2)
 
 
 def book(client, pump, day, at, kind="refill", **ticks):

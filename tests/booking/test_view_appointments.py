@@ -17,28 +17,12 @@ from django.urls import reverse
 
 from patients.models import Pump
 from refills.models import Appointment
-from tests.factories import AppointmentFactory, PatientFactory, PumpFactory, RefillFactory, UserFactory
+from tests.factories import AppointmentFactory, PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 TODAY = date(2026, 3, 1)
 REFILL_DUE = date(2026, 3, 25)
-
-
-@pytest.fixture(autouse=True)
-def frozen_time():
-    with time_machine.travel("2026-03-01 12:00:00Z", tick=False):
-        yield
-
-
-@pytest.fixture
-def pump(clinic, manager):
-    patient = PatientFactory(clinic=clinic, manager=manager)
-    pump = PumpFactory(patient=patient, implant_date=date(2025, 12, 1))
-    RefillFactory(pump=pump, performed_on=date(2026, 1, 1), is_initial_fill=True)
-    pump.refresh_from_db()
-    assert pump.refill_due == REFILL_DUE
-    return pump
 
 
 @pytest.fixture
