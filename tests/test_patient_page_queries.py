@@ -101,7 +101,7 @@ def test_the_patient_page_still_shows_everything(client, rich_patient, manager, 
     assert pump.status_now == schedule.OVERDUE
     assert pump.booking == "late" and pump.next_appointment_date == TODAY + timedelta(days=6)
     assert pump.next_appointment_kind == "refill"
-    assert 'badge-overdue">Refill schedule: Overdue' in html
+    assert 'badge-overdue badge-wraps">Refill schedule: Overdue' in html
     # Every pump, newest implant first, the explanted one listed too.
     assert [p.serial_number for p in context["pumps"]] == ["NEW-0002", "OLD-0001"]
     assert context["pumps"][0] is pump
