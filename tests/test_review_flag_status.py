@@ -42,7 +42,7 @@ def test_the_patient_page_names_an_under_delivery_beside_the_status(client, clin
     area = status_area(client.get(f"/patients/{refill.pump.patient_id}/").content.decode())
     assert text(area) == "Under-delivery: review Refill schedule: OK | Under-delivery: review Refill schedule: OK"
     assert area.count('<span class="badge badge-under_delivery badge-wraps" data-testid="review-flag">') == 2
-    assert area.count('class="badge badge-ok badge-wraps"') == 2  # the pump's status is still stated (wrapping beside the flag)
+    assert area.count('class="badge badge-ok badge-wraps"') == 2  # the pump's status is still stated
 
 
 def test_the_booking_form_names_it_on_the_pump_line(client, clinic, staff):
