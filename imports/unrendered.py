@@ -27,6 +27,17 @@ class Unrendered:
             except ValidationError as error:
                 self.add_error(name, error)
 
+    def __getitem__(self, name):
+        # Django keeps each bound field it makes on the form, and the bound field refers back
+        # to the form: a reference cycle, so every checked form (with its instance, data and
+        # errors) waited for the cyclic garbage collector instead of being freed at once. The
+        # bound fields asked for here (by construct_instance, for a field with a default) are
+        # read once and never rendered: made anew each time, not kept.
+        field = self.fields.get(name)
+        if field is None:
+            return super().__getitem__(name)  # Django's KeyError, naming the form's fields
+        return field.get_bound_field(self, name)
+
     def _get_validation_exclusions(self):
         # Called by _post_clean and again by validate_unique; the answer changes only with
         # the fields in error (and the cleaned values, which do not change in between).
