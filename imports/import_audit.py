@@ -21,6 +21,7 @@ import's time (bench/FINDINGS.md, issue 13, second pass).
 """
 
 import json
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from auditlog.cid import get_cid
@@ -94,11 +95,15 @@ def value_reader(field):
     return read
 
 
-def created_rows(model, fields, objects: list) -> list[list]:
+def created_rows(model, fields, objects: list) -> Iterator[list]:
     """The LogEntry table rows (``ENTRY_COLUMNS``) that ``LogEntry.objects.log_create``
     and auditlog's actor receiver (its ``pre_save`` on the entry) make for ``objects``
     just created: content type, key, representation, changes, scope, correlation id,
-    actor and whatever else the auditlog context sets, and the time of the entry."""
+    actor and whatever else the auditlog context sets, and the time of the entry.
+
+    What may query the database (the content type, the context) is read at once; the
+    rows are made one by one as they are consumed, so ``copy_entries`` sends each while
+    the next is made and PostgreSQL indexes the entries meanwhile instead of after."""
     # smart_str(old_value) once per field; smart_str of a str is that str.
     readers = [(field.name, old_value, smart_str(old_value), value_reader(field)) for field, old_value in fields]
     content_type_id = ContentType.objects.get_for_model(objects[0]).pk
@@ -108,9 +113,11 @@ def created_rows(model, fields, objects: list) -> list[list]:
     signals.pre_save.send(sender=LogEntry, instance=probe, raw=False, using="default", update_fields=None)
     context = {name: getattr(probe, name) for name in ENTRY_COLUMNS if getattr(probe, name) != getattr(plain, name)}
     context.pop("timestamp", None)
-    cid = get_cid()
+    return _entry_rows(objects, readers, content_type_id, context, get_cid())
+
+
+def _entry_rows(objects: list, readers: list, content_type_id: int, context: dict, cid) -> Iterator[list]:
     action = LogEntry.Action.CREATE
-    rows = []
     for instance in objects:
         diff = {}
         for name, old_value, old_text, read in readers:
@@ -143,8 +150,7 @@ def created_rows(model, fields, objects: list) -> list[list]:
             "actor_email": None,
         }
         entry.update(context)
-        rows.append([entry[name] for name in ENTRY_COLUMNS])
-    return rows
+        yield [entry[name] for name in ENTRY_COLUMNS]
 
 
 # LogEntry's columns but its key (which the table's identity gives, row after row).
@@ -165,7 +171,7 @@ def copy_rows_ready(model, fields) -> bool:
     )
 
 
-def copy_entries(rows: list[list]) -> None:
+def copy_entries(rows: Iterable[list]) -> None:
     connection = connections[LogEntry.objects.db]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(LogEntry._meta.get_field(name).column) for name in ENTRY_COLUMNS)
