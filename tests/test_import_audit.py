@@ -69,3 +69,6 @@ def test_bulk_inserted_rows_have_the_entries_auditlogs_receivers_write(clinic, a
     pump = next(row for row in fast if row[0] == "pump")
     assert pump[1] == LogEntry.Action.CREATE and pump[5] == admin_user.pk
     assert pump[3]["serial_number"] == ["None", "SN000000"]
+    # Another model's foreign key to it: auditlog's text of the related manager, on every entry.
+    visits = [row for row in fast if row[0] == "appointment"]
+    assert [row[3]["reminders"] for row in visits] == [["None", "reminders.Reminder.None"]] * 4
