@@ -26,7 +26,7 @@ from records.pages import sync_worklist
 from refills import preview
 from refills.forms import ProgramChangeForm, RefillForm, plain
 from refills.models import Appointment
-from refills.services import current_cycle, current_program
+from refills.services import current_cycle, current_program, scheduled_refills
 
 # Confirmation checkbox -> the field whose error asks for it.
 CONFIRMATIONS = {
@@ -225,6 +225,7 @@ class RefillCreateView(PumpEventView):
                 booking_url(self.pump.patient, Appointment.Kind.REFILL, due),
             ),
         )
+        self.still_booked_message(refill)
         if refill.needs_review:
             messages.warning(
                 self.request,
@@ -234,6 +235,25 @@ class RefillCreateView(PumpEventView):
                     "d": display.signed_qty(refill.residual_discrepancy_ml),
                 },
             )
+
+    def still_booked_message(self, refill) -> None:
+        """A refill visit still booked for this pump counts as the next refill's booking (the
+        earliest scheduled refill books the pump), though it was most likely for the refill
+        just recorded: say so, and where to mark it completed, cancel or move it."""
+        visits = list(scheduled_refills().filter(pump=self.pump).order_by("local_date", "local_time")[:3])
+        if not visits:
+            return
+        when = ", ".join(f"{display.day(visit.local_date)} at {visit.local_time:%H:%M}" for visit in visits)
+        messages.warning(
+            self.request,
+            format_html(
+                "A refill visit is still booked for this pump: {}. If it was for the refill just recorded, "
+                'mark it completed or cancel it under <a href="{}#h-upcoming">Upcoming appointments</a>: '
+                "until then it stands as the booking of the next refill.",
+                when,
+                patient_page(self.pump.patient),
+            ),
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

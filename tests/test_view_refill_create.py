@@ -7,7 +7,7 @@ gives alarm 2026-04-01 (90 days) and refill due 2026-03-25 (buffer 7).
 """
 
 import re
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 
 import pytest
@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from patients.models import Pump
 from refills.models import ProgramChange, Refill
-from tests.factories import PatientFactory, ProgramChangeFactory, PumpFactory, RefillFactory
+from tests.factories import AppointmentFactory, PatientFactory, ProgramChangeFactory, PumpFactory, RefillFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -204,6 +204,35 @@ def test_save_stores_the_refill_and_recomputes_the_pump(client, manager, pump):
     assert "Next refill due Wed 25 Mar 2026." in message  # SPEC 8: dates on pages in words
     booking = reverse("appointment_create", kwargs={"pk": pump.patient_id}) + "?kind=refill&amp;date=2026-03-25"
     assert booking in message and "Book the next refill" in message
+
+
+def test_a_refill_visit_still_booked_for_the_pump_is_pointed_out(client, manager, pump):
+    """The visit the refill was done at (or one booked later for the old cycle) stays scheduled
+    until someone marks it, and meanwhile stands as the next refill's booking: the saved
+    message says so and links to where it is marked completed, cancelled or moved."""
+    AppointmentFactory(patient=pump.patient, pump=pump, local_date=TODAY, local_time=time(9, 30))
+    AppointmentFactory(patient=pump.patient, pump=pump, local_date=date(2026, 1, 8), local_time=time(14, 0))
+    AppointmentFactory(patient=pump.patient, pump=pump, kind="review", local_date=date(2026, 1, 9))  # not a refill
+    client.force_login(manager)
+    response = client.post(url(pump), refill_data())
+    assert response.status_code == 302
+    pump.refresh_from_db()
+    assert pump.first_refill_booking == TODAY  # why it matters: the old visit books the new cycle
+    messages = [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
+    warning = next(text for level, text in messages if "still booked" in text)
+    assert ("warning", warning) in messages
+    assert "Thu 1 Jan 2026 at 09:30, Thu 8 Jan 2026 at 14:00." in warning
+    assert "Fri 9 Jan 2026" not in warning
+    patient_url = reverse("patient_detail", kwargs={"pk": pump.patient_id})
+    assert f'<a href="{patient_url}#h-upcoming">Upcoming appointments</a>' in warning
+    page = client.get(patient_url).content.decode()
+    assert 'id="h-upcoming"' in page and "Completed" in page  # where the link lands, with the button
+
+
+def test_no_visit_booked_no_such_message(client, manager, pump):
+    client.force_login(manager)
+    response = client.post(url(pump), refill_data())
+    assert not [m for m in get_messages(response.wsgi_request) if "still booked" in str(m)]
 
 
 def test_discrepancy_over_1_ml_on_a_20_ml_pump_is_previewed_and_flagged(client, manager, pump):
