@@ -13,6 +13,7 @@ from refills import schedule
 from screening.models_titration import TitrationReview
 from tests.dashboard_data import FROZEN, REFILL_AGO, TODAY
 from tests.factories import AppointmentFactory, PatientFactory, ProgramChangeFactory, PumpFactory, RefillFactory
+from tests.page_queries import logged_in
 from tests.screening_data import make_candidate, make_trial
 
 pytestmark = pytest.mark.django_db
@@ -71,13 +72,6 @@ def rich_patient(clinic, manager):
         )
     pump.refresh_from_db()
     return patient
-
-
-def logged_in(client, user):
-    """Logged in, with the session's once-a-minute refresh (SessionRefreshMiddleware) done."""
-    client.force_login(user)
-    client.get("/")
-    return client
 
 
 @pytest.mark.parametrize("role", ["staff", "manager", "admin_user"])

@@ -4,8 +4,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from refills import schedule
 from tests.dashboard_data import FROZEN, TODAY, book_refill, flagged_refill, pump_with_status
@@ -17,6 +15,7 @@ from tests.factories import (
     RefillFactory,
     pump_model,
 )
+from tests.page_queries import count_queries, logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -53,20 +52,6 @@ def add_patients(clinic, manager, start, stop):
         pump = pump_with_status(clinic, STATUSES[n % len(STATUSES)], pump_fields=pump_fields, **fields)
         if n % 2 == 0:
             book_refill(pump, pump.refill_due + timedelta(days=n % 8 - 4))
-
-
-def logged_in(client, user):
-    """Logged in, with the session's once-a-minute refresh (SessionRefreshMiddleware) done."""
-    client.force_login(user)
-    client.get("/")
-    return client
-
-
-def count_queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return len(captured)
 
 
 def test_query_counts_do_not_grow_with_the_caseload(client, clinic, manager):

@@ -13,12 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from django.core.cache import cache
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from dashboard.views import today_counts
 from refills import schedule
 from tests.dashboard_data import FROZEN, TODAY, book_refill, flagged_refill, pump_with_status
+from tests.page_queries import count_queries, logged_in
 from tests.screening_data import make_candidate
 from worklist import sync
 from worklist.models import Item
@@ -57,20 +56,6 @@ def busy_clinic(clinic, manager):
     for n in range(3):
         make_candidate(clinic, referral_date=date(2025, 12, 1) + timedelta(days=n), clinician=manager)
     return clinic
-
-
-def logged_in(client, user):
-    """Logged in, with the session's once-a-minute refresh (SessionRefreshMiddleware) done."""
-    client.force_login(user)
-    client.get("/")
-    return client
-
-
-def count_queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return len(captured)
 
 
 @pytest.mark.parametrize("role", ["staff", "manager", "admin_user"])
