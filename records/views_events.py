@@ -239,21 +239,27 @@ class RefillCreateView(PumpEventView):
     def still_booked_message(self, refill) -> None:
         """A refill visit still booked for this pump counts as the next refill's booking (the
         earliest scheduled refill books the pump), though it was most likely for the refill
-        just recorded: say so, and where to mark it completed, cancel or move it."""
-        visits = list(scheduled_refills().filter(pump=self.pump).order_by("local_date", "local_time")[:3])
+        just recorded: say so, what to do with it (cancel it, or mark it completed on its
+        day, as its row offers), and only then book the next refill."""
+        visits = list(scheduled_refills().filter(pump=self.pump).order_by("local_date", "local_time"))
         if not visits:
             return
         when = ", ".join(f"{display.day(visit.local_date)} at {visit.local_time:%H:%M}" for visit in visits)
-        messages.warning(
-            self.request,
-            format_html(
-                "A refill visit is still booked for this pump: {}. If it was for the refill just recorded, "
-                'mark it completed or cancel it under <a href="{}#h-upcoming">Upcoming appointments</a>: '
-                "until then it stands as the booking of the next refill.",
-                when,
-                patient_page(self.pump.patient),
-            ),
-        )
+        if len(visits) == 1:
+            text = (
+                "A refill visit is still booked for this pump: {}. If it was for the refill just recorded, cancel "
+                'it under <a href="{}#h-upcoming">Upcoming appointments</a> (or mark it Completed on its day), '
+                "then book the next refill: while it stays booked, the pump counts as booked for its next refill."
+            )
+        else:
+            text = (
+                "{} refill visits are still booked for this pump: {}. If they were for the refill just recorded, "
+                'cancel them under <a href="{}#h-upcoming">Upcoming appointments</a> (or mark them Completed on '
+                "their day), then book the next refill: while one stays booked, the pump counts as booked for its "
+                "next refill."
+            )
+        args = (when,) if len(visits) == 1 else (len(visits), when)
+        messages.warning(self.request, format_html(text, *args, patient_page(self.pump.patient)))
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

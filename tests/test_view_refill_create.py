@@ -221,12 +221,22 @@ def test_a_refill_visit_still_booked_for_the_pump_is_pointed_out(client, manager
     messages = [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
     warning = next(text for level, text in messages if "still booked" in text)
     assert ("warning", warning) in messages
-    assert "Thu 1 Jan 2026 at 09:30, Thu 8 Jan 2026 at 14:00." in warning
+    assert warning.startswith("2 refill visits are still booked for this pump: Thu 1 Jan 2026 at 09:30, Thu 8 Jan")
     assert "Fri 9 Jan 2026" not in warning
+    assert "cancel them" in warning and "then book the next refill" in warning
     patient_url = reverse("patient_detail", kwargs={"pk": pump.patient_id})
     assert f'<a href="{patient_url}#h-upcoming">Upcoming appointments</a>' in warning
     page = client.get(patient_url).content.decode()
     assert 'id="h-upcoming"' in page and "Completed" in page  # where the link lands, with the button
+
+
+def test_one_visit_still_booked_is_named_in_the_singular(client, manager, pump):
+    AppointmentFactory(patient=pump.patient, pump=pump, local_date=date(2026, 1, 2), local_time=time(9, 30))
+    client.force_login(manager)
+    response = client.post(url(pump), refill_data())
+    warning = next(str(m) for m in get_messages(response.wsgi_request) if "still booked" in str(m))
+    assert warning.startswith("A refill visit is still booked for this pump: Fri 2 Jan 2026 at 09:30. If it was")
+    assert "cancel it under" in warning and "(or mark it Completed on its day)" in warning
 
 
 def test_no_visit_booked_no_such_message(client, manager, pump):
