@@ -25,7 +25,7 @@ from patients.models import Pump
 from records.pages import sync_worklist
 from refills import preview
 from refills.forms import ProgramChangeForm, RefillForm, plain
-from refills.models import Appointment
+from refills.models import Appointment, DosingMode
 from refills.services import current_cycle, current_program, scheduled_refills
 
 # Confirmation checkbox -> the field whose error asks for it.
@@ -157,6 +157,7 @@ class PumpEventView(ClinicAccessMixin, TemplateView):
             pump=self.pump,
             patient=self.pump.patient,
             program=self.program,
+            program_mode=dict(DosingMode.choices).get(self.program["dosing_mode"], "") if self.program else "",
             patient_url=patient_page(self.pump.patient),
         )
         return context

@@ -239,6 +239,15 @@ def test_one_visit_still_booked_is_named_in_the_singular(client, manager, pump):
     assert "cancel it under" in warning and "(or mark it Completed on its day)" in warning
 
 
+def test_the_program_now_reads_in_words(client, manager, pump):
+    client.force_login(manager)
+    html = client.get(url(pump)).content.decode()
+    assert "mcg/day, no bolus (simple continuous) since" in html  # not "bolus up to 0 mcg/day (simple)"
+    pump.refills.update(bolus_allowance_mcg=Decimal("50"), dosing_mode="flex")
+    html = client.get(url(pump)).content.decode()
+    assert "mcg/day, bolus up to 50 mcg/day (flex) since" in html
+
+
 def test_no_visit_booked_no_such_message(client, manager, pump):
     client.force_login(manager)
     response = client.post(url(pump), refill_data())
