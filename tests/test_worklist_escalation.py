@@ -131,7 +131,7 @@ def test_the_email_goes_to_the_admin_through_the_existing_delivery(clinic, alarm
         assert delivery.deliver(row.pk, NOON).result == delivery.SENT
     [message] = mailoutbox
     assert message.to == [admin_user.email]
-    assert message.subject == "Unclaimed for 2 working hours: 1 pump (ALARMING: patient ALARM9), North Pump Clinic"
+    assert message.subject == "North Pump Clinic: 1 pump unclaimed for 2 working hours (ALARMING: patient ALARM9)"
     item = refill_item(alarming)
     assert f"/worklist/items/{item.pk}/" in message.body
     assert "nobody has claimed the worklist item for 2 working hours (escalated on Wed 25 Nov 2026)" in message.body
@@ -169,7 +169,7 @@ def test_a_backlog_of_30_items_is_one_digest_per_admin_most_dangerous_first(clin
     assert ItemEvent.objects.filter(action="escalated").count() == 30  # each item escalated once
     assert len(mailoutbox) == 2
     message = mailoutbox[0]
-    assert message.subject == "Unclaimed for 2 working hours: 30 pumps (10 EMPTY, 20 ALARMING), North Pump Clinic"
+    assert message.subject == "North Pump Clinic: 30 pumps unclaimed for 2 working hours (10 EMPTY, 20 ALARMING)"
     body = message.body
     assert "nobody has claimed these 30 worklist items" in body
     for pump in pumps:

@@ -176,7 +176,8 @@ def email_context(reminder: Reminder, now: datetime) -> tuple[str, dict]:
         values["what"] = f"{entries[0]['row']['status_label'].upper()}: patient {entries[0]['row']['mrn']}"
     else:
         values["what"] = ", ".join(f"{n} {label}" for label, n in counts.items())
-    subject = _("Unclaimed for %(hours)d working %(hour_word)s: %(count)d %(pumps)s (%(what)s), %(clinic)s") % values
+    # The clinic first, as the digest's subject: a trailing ", clinic" read as part of the list.
+    subject = _("%(clinic)s: %(count)d %(pumps)s unclaimed for %(hours)d working %(hour_word)s (%(what)s)") % values
     return subject, {
         "entries": entries,
         "count": len(entries),
