@@ -362,13 +362,17 @@ class RowImporter:
         """Refuse a second row for the same MRN or serial (it would overwrite the first)."""
         line = context.outcome.line
         unique = True
-        for column, seen in (("mrn", self.seen_mrns), ("serial_number", self.seen_serials)):
+        for column, seen, name in (
+            ("mrn", self.seen_mrns, _("MRN")),
+            ("serial_number", self.seen_serials, _("serial number")),
+        ):
             value = context.values.get(column)
             if value is None:
                 continue
             if value in seen:
+                # The column is named in the problem's prefix; the sentence says it in words.
                 context.problem(
-                    column, _("The same %(column)s is also on row %(row)s.") % {"column": column, "row": seen[value]}
+                    column, _("The same %(name)s is also on row %(row)s.") % {"name": name, "row": seen[value]}
                 )
                 unique = False
             else:

@@ -3,9 +3,9 @@
 ``/import/jobs/<id>/`` shows a job: while it runs, the rows checked out of the total and
 a progress bar (the page refreshes itself without JavaScript; with it,
 static/js/import-progress.js polls ``status/`` and reloads once the job is finished);
-when done, the preview (refills/import/preview.html, with its Import button) or the
-import's outcome, with every problem. Each request reads or writes a row or two: none
-waits for the file.
+when done, the preview (refills/import/preview.html, with its Import button unless no
+row would create or change anything) or the import's outcome, with every problem. Each
+request reads or writes a row or two: none waits for the file.
 """
 
 from django.http import JsonResponse
@@ -39,6 +39,14 @@ class StoredResult:
         self.rows_with_warnings = summary.get("rows_with_warnings", 0)
 
 
+def nothing_to_do(summary: dict) -> bool:
+    """No problem, and no row creates or changes any record (ImportResult.counts() all 0):
+    the file matches what is recorded, so there is nothing to import (or nothing was changed)."""
+    if not summary["ok"] or summary["file_problems"]:
+        return False
+    return not any(created or changed for _entity, created, changed in summary["counts"])
+
+
 def result_context(job: ImportJob) -> dict:
     """What preview.html and job.html show of a finished job."""
     summary = job.result
@@ -53,6 +61,7 @@ def result_context(job: ImportJob) -> dict:
         "unchanged_count": summary["unchanged_count"],
         # The rows without a problem: what "the valid rows would do" counts (none: nothing can be imported).
         "valid_rows": summary["rows"] - summary.get("rows_with_problems", 0),
+        "nothing_to_do": nothing_to_do(summary),
         "mapped": list(job.column_map.items()),
     }
 

@@ -331,8 +331,8 @@ def test_duplicate_mrn_and_serial_in_one_file(clinic, tmp_path):
 
     _, err = run_failing(write(tmp_path, csv_text(rows)))
 
-    assert "row 5, column mrn: The same mrn is also on row 4." in err
-    assert "row 6, column serial_number: The same serial_number is also on row 3." in err
+    assert "row 5, column mrn: The same MRN is also on row 4." in err
+    assert "row 6, column serial_number: The same serial number is also on row 3." in err
     assert counts() == (0, 0, 0, 0)
 
 
@@ -428,7 +428,7 @@ def test_every_problem_of_a_row_is_reported_in_one_pass(clinic, tmp_path):
         "row 3, column last_refill_date: Give the date of the last refill with its volume, concentration and dose.",
         "row 3, column daily_dose_mcg: The daily dose cannot exceed 3000 mcg/day.",
         "row 4, column first_name: This field is required.",
-        "row 4, column serial_number: The same serial_number is also on row 2.",
+        "row 4, column serial_number: The same serial number is also on row 2.",
     ]
     assert counts() == (0, 0, 0, 0)
 

@@ -81,7 +81,7 @@ def test_rows_after_a_bad_one_are_still_checked_and_planned(clinic):
 
     assert [str(p) for p in result.problems] == [
         "row 2, column email: Enter a valid email address.",
-        "row 4, column serial_number: The same serial_number is also on row 2.",
+        "row 4, column serial_number: The same serial number is also on row 2.",
     ]
     assert result.rows[1].actions == {"patient": CREATED, "pump": CREATED, "refill": CREATED}
     assert Patient.objects.count() == 0
