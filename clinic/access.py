@@ -85,7 +85,9 @@ class ClinicAccessMixin(LoginRequiredMixin):
         safe = request.method in ("GET", "HEAD", "OPTIONS")
         needed = self.role if safe else (self.post_role or self.role)
         if not has_role(self.membership, needed):
-            raise PermissionDenied("Your role in this clinic does not allow this.")
+            # The 403 page (templates/403.html) names who can help: the role this action needs.
+            request.needed_role = needed
+            raise PermissionDenied(f"This needs the role {Role(needed).label} or above.")
         return super().dispatch(request, *args, **kwargs)
 
     def load_objects(self) -> None:
