@@ -320,6 +320,23 @@ def test_progress_page_without_javascript_refreshes_and_shows_rows_checked(admin
     assert reverse("import_job_status", kwargs={"pk": job.pk}) in page
 
 
+@pytest.mark.parametrize("kind, then", [("preview", "preparing the preview"), ("import", "writing them")])
+def test_every_row_checked_says_what_the_job_does_next(admin_client, clinic, admin_user, kind, then):
+    """After the last row the job still works for a few seconds (a preview tries the rows in a
+    transaction it rolls back): the page says what it is doing, not only that rows are checked."""
+    job = make_job(
+        clinic,
+        admin_user,
+        kind=kind,
+        status=Status.RUNNING,
+        rows_checked=3000,
+        rows_total=3000,
+        heartbeat_at=timezone.now(),
+    )
+    page = admin_client.get(reverse("import_job", kwargs={"pk": job.pk})).content.decode()
+    assert f"All 3000 rows checked; {then}." in page
+
+
 def test_status_endpoint_reports_progress_as_json(admin_client, clinic, admin_user):
     job = make_job(
         clinic, admin_user, status=Status.RUNNING, rows_checked=50, rows_total=200, heartbeat_at=timezone.now()

@@ -16,7 +16,7 @@
       return s.status === "queued" ? "Waiting for the worker to start." : "Reading the file.";
     }
     if (s.rows_checked >= s.rows_total) {
-      return "All " + s.rows_total + " rows checked" + (s.kind === "import" ? "; writing them." : ".");
+      return "All " + s.rows_total + " rows checked; " + (s.kind === "import" ? "writing them." : "preparing the preview.");
     }
     return s.rows_checked + " of " + s.rows_total + " rows checked (" + s.percent + "%).";
   }
